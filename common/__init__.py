@@ -1,0 +1,1 @@
+"""Shared library of the ModelZoo inference bundle: everything not specific to one model."""
