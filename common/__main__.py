@@ -1,0 +1,7 @@
+"""Entry point: ``python -m common <step>``."""
+
+import sys
+
+from common.cli import main
+
+sys.exit(main())

@@ -1,0 +1,86 @@
+"""Dataset info files (``gen_dataset_info.py``) and the ``val_label.txt`` label file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PIL import Image
+
+from common import atomic
+from common.errors import BundleError
+from common.images import IMAGE_SUFFIXES, list_files
+
+
+def info_lines(mode: str, folder: str, width: int | None = None, height: int | None = None) -> list[str]:
+    """Lines ``<index> <path> <W> <H>``; the path is ``folder`` as given, joined with the file name.
+
+    ``bin`` mode lists the .bin files with the model's W and H; ``jpg`` mode lists images with each
+    image's real size. Natural order, the order ais_bench reads an input folder in.
+    """
+    if mode == "bin":
+        if width is None or height is None:
+            raise BundleError("gen_dataset_info: bin mode needs the width and height (e.g. 299 299)")
+        files = list_files(Path(folder), {".bin"})
+        sizes = [(width, height)] * len(files)
+    elif mode == "jpg":
+        files = list_files(Path(folder), IMAGE_SUFFIXES)
+        sizes = []
+        for f in files:
+            try:
+                with Image.open(f) as im:
+                    sizes.append(im.size)
+            except OSError as exc:
+                raise BundleError(f"{f}: cannot read this image ({exc})") from None
+    else:
+        raise BundleError(f"gen_dataset_info: the first argument must be 'bin' or 'jpg', got {mode!r}")
+    if not files:
+        raise BundleError(f"{folder}: no {'.bin' if mode == 'bin' else 'image'} files to list")
+    return [
+        f"{i} {os.path.join(folder, f.name)} {w} {h}"
+        for i, (f, (w, h)) in enumerate(zip(files, sizes, strict=True))
+    ]
+
+
+def write_info(mode: str, folder: str, out: Path, width: int | None = None, height: int | None = None) -> int:
+    lines = info_lines(mode, folder, width, height)
+    atomic.write_text(out, "\n".join(lines) + "\n")
+    return len(lines)
+
+
+def read_info(path: Path) -> list[Path]:
+    """The .bin paths of an info file, in its order; bad lines are reported by file:line."""
+    paths = []
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BundleError(f"{path}: cannot read the info file ({exc.strerror})") from None
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 4 or not parts[0].isdigit():
+            raise BundleError(f"{path}:{n}: expected '<index> <path> <width> <height>', got {line!r}")
+        paths.append(Path(parts[1]))
+    if not paths:
+        raise BundleError(f"{path}: the info file lists no files")
+    return paths
+
+
+def read_labels(path: Path) -> dict[str, int]:
+    """``val_label.txt`` (``ILSVRC2012_val_00000001.JPEG 65``) as {image stem: 0-based label}."""
+    labels: dict[str, int] = {}
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BundleError(f"{path}: cannot read the label file ({exc.strerror})") from None
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].lstrip("-").isdigit() or int(parts[1]) < 0:
+            raise BundleError(f"{path}:{n}: expected '<image name> <label 0-999>', got {line.strip()!r}")
+        labels[os.path.splitext(parts[0])[0]] = int(parts[1])
+    if not labels:
+        raise BundleError(f"{path}: the label file is empty")
+    return labels

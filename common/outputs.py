@@ -1,0 +1,78 @@
+"""Per-sample output files in the ais_bench layout, and reading them back.
+
+``<dir>/<input stem>_<k>.<txt|bin|npy>``, output index k from 0 (the legacy benchmark tool: from 1).
+TXT is one line of ``%f`` values separated by spaces with a trailing space; BIN is raw float32.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from common.errors import BundleError
+
+FORMATS = ("TXT", "BIN", "NPY")
+_NAME = re.compile(r"^(?P<stem>.+)_(?P<k>\d+)\.(?P<ext>txt|bin|npy)$", re.IGNORECASE)
+
+
+def write(path: Path, values: np.ndarray, fmt: str) -> None:
+    """Write one sample's output atomically in the ais_bench format ``fmt``."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    if fmt == "TXT":
+        flat = np.asarray(values, dtype=np.float32).ravel()
+        tmp.write_text(" ".join(f"{v:f}" for v in flat.tolist()) + " \n")
+    elif fmt == "BIN":
+        np.asarray(values, dtype=np.float32).tofile(tmp)
+    elif fmt == "NPY":
+        with tmp.open("wb") as f:
+            np.save(f, np.asarray(values, dtype=np.float32))
+    else:
+        raise BundleError(f"OUTFMT={fmt}: expected one of {', '.join(FORMATS)}")
+    os.replace(tmp, path)
+
+
+def name(stem: str, k: int, fmt: str) -> str:
+    return f"{stem}_{k}.{fmt.lower()}"
+
+
+def scan(folder: Path) -> dict[str, Path]:
+    """{stem: file} for the output files of a results folder, one per sample.
+
+    Anything that is not ``<stem>_<k>.<txt|bin|npy>`` (summary JSONs, logs, folders) is ignored;
+    when a sample has several outputs the lowest index is the classifier's (``_0``, or ``_1`` for
+    the legacy benchmark tool).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BundleError(f"{folder}: no such results folder")
+    found: dict[str, tuple[int, Path]] = {}
+    for entry in os.scandir(folder):
+        m = _NAME.match(entry.name)
+        if not m or not entry.is_file() or entry.name.startswith("."):
+            continue
+        k = int(m["k"])
+        if m["stem"] not in found or k < found[m["stem"]][0]:
+            found[m["stem"]] = (k, Path(entry.path))
+    return {stem: p for stem, (_, p) in found.items()}
+
+
+def read(path: Path) -> np.ndarray:
+    """One sample's output vector (float32)."""
+    try:
+        ext = path.suffix.lower()
+        if ext == ".txt":
+            with path.open(encoding="utf-8") as f:
+                line = f.readline()
+            values = np.array(line.split(), dtype=np.float32)
+        elif ext == ".bin":
+            values = np.fromfile(path, dtype=np.float32)
+        else:
+            values = np.load(path).astype(np.float32).ravel()
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{path}: not a readable output file ({exc})") from None
+    if values.size == 0:
+        raise BundleError(f"{path}: the output file is empty")
+    return values

@@ -1,0 +1,110 @@
+"""Pure-inference throughput sweep over batch sizes: warm-up, repeated timed runs, median.
+
+Samples/s come from the batch that actually ran (bs / median latency); p50 and p99 latency are
+reported per batch. Published figures from the manifest sit in adjacent columns, labelled.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from common import atomic
+from common.manifest import Manifest
+from common.progress import bar
+
+DEFAULT_BS = (1, 4, 8, 16, 32, 64)
+
+
+@dataclass
+class PerfRow:
+    bs: int
+    samples_per_s: float
+    p50_ms: float
+    p99_ms: float
+    runs: int
+    source: str
+
+
+def measure(
+    run,
+    x: np.ndarray,
+    warmup: int = 2,
+    min_runs: int = 5,
+    min_seconds: float = 1.0,
+    max_runs: int = 200,
+    max_seconds: float = 20.0,
+) -> list[float]:
+    """Latencies in ms of ``run(x)``: after ``warmup`` calls, at least ``min_runs`` and ``min_seconds``,
+    at most ``max_runs`` or ``max_seconds`` (whichever comes first, but never fewer than 3 runs)."""
+    for _ in range(warmup):
+        run(x)
+    times: list[float] = []
+    start = time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        run(x)
+        times.append((time.perf_counter() - t0) * 1000)
+        elapsed = time.perf_counter() - start
+        if len(times) >= max_runs or (elapsed >= max_seconds and len(times) >= 3):
+            break
+        if len(times) >= min_runs and elapsed >= min_seconds:
+            break
+    return times
+
+
+def row(bs: int, times_ms: list[float], source: str) -> PerfRow:
+    a = np.asarray(times_ms)
+    p50 = float(np.median(a))
+    return PerfRow(bs, bs * 1000.0 / p50, p50, float(np.percentile(a, 99)), len(times_ms), source)
+
+
+def sweep(open_for_bs, m: Manifest, batch_sizes, progress: bool = True, **measure_kw) -> list[PerfRow]:
+    """``open_for_bs(bs)`` returns a backend able to run a batch of ``bs`` (static models: its own file)."""
+    rows = []
+    rng = np.random.default_rng(0)
+    with bar(total=len(batch_sizes), desc="perf", unit="bs", enable=progress) as pb:
+        for bs in batch_sizes:
+            backend = open_for_bs(bs)
+            x = rng.standard_normal((bs, *m.input_shape), dtype=np.float32)
+            times = measure(backend.run, x, **measure_kw)
+            rows.append(row(bs, times, f"host-measured, {backend.describe()}"))
+            backend.close()
+            pb.update()
+    return rows
+
+
+def published_columns(m: Manifest) -> list[tuple[str, dict[int, float]]]:
+    return [(f"{t.device} (published{', ' + t.note if t.note else ''})", t.fps) for t in m.throughput]
+
+
+def table(m: Manifest, rows: list[PerfRow], device: str) -> str:
+    """Markdown: measured samples/s and latencies, then each published device's fps for the same bs."""
+    pub = published_columns(m)
+    head = ["bs", f"measured samples/s ({device})", "p50 ms", "p99 ms", "runs"] + [name for name, _ in pub]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [str(r.bs), f"{r.samples_per_s:.2f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}", str(r.runs)]
+        cells += [f"{fps[r.bs]:g}" if r.bs in fps else "—" for _, fps in pub]
+        lines.append("| " + " | ".join(cells) + " |")
+    source = rows[0].source if rows else ""
+    note = (
+        f"\nMeasured: {source}; median of timed runs after warm-up, random inputs. Published columns are "
+        "the guides' figures for Ascend/T4 hardware (Ascend 310 = per card, 4 chips), not measured here.\n"
+    )
+    return "\n".join(lines) + "\n" + note
+
+
+def write(m: Manifest, rows: list[PerfRow], out_dir: Path, device: str) -> tuple[Path, Path]:
+    out_dir = Path(out_dir)
+    pub = {name: {str(k): v for k, v in fps.items()} for name, fps in published_columns(m)}
+    atomic.write_json(
+        out_dir / "perf.json",
+        {"model": m.name, "device": device, "rows": [asdict(r) for r in rows], "published": pub},
+        indent=1,
+    )
+    atomic.write_text(out_dir / "perf.md", table(m, rows, device))
+    return out_dir / "perf.json", out_dir / "perf.md"

@@ -1,0 +1,94 @@
+"""Top-k accuracy from per-sample output files, written as the guides' result.json.
+
+Fixes the guides' scripts: stray files (summary JSONs, logs) are ignored, ``_0`` and ``_1`` outputs
+are both read, a missing label or output names the images, every output must have the same width
+(the guides reported whatever width the last file had), and 1001-wide outputs shift the label by +1.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from common import atomic, outputs
+from common.dataset_info import read_labels
+from common.errors import BundleError
+
+TOPK = 5
+
+
+@dataclass
+class Accuracy:
+    images: int
+    classes: int
+    topk: list[float]  # cumulative top-1..5, fractions
+    predictions: dict[str, list[int]]  # stem -> top-5 class ids (in the model's own indexing)
+    labels: dict[str, int]  # stem -> label in the model's own indexing (shifted for 1001)
+
+    def result_json(self) -> dict:
+        """The guides' result.json: ``str(round(acc * 100, 2)) + '%'`` (89.5%, not 89.50%)."""
+        value = [
+            {"key": "Number of images", "value": str(self.images)},
+            {"key": "Number of classes", "value": str(self.classes)},
+        ]
+        value += [
+            {"key": f"Top{k + 1} accuracy", "value": f"{round(acc * 100, 2)}%"}
+            for k, acc in enumerate(self.topk)
+        ]
+        return {"title": "Overall statistical evaluation", "value": value}
+
+
+def _names(stems: list[str], limit: int = 5) -> str:
+    more = f" … (+{len(stems) - limit} more)" if len(stems) > limit else ""
+    return ", ".join(sorted(stems)[:limit]) + more
+
+
+def evaluate(result_dir: Path, label_file: Path, expect: list[str] | None = None) -> Accuracy:
+    """Score every output in ``result_dir`` against ``label_file``.
+
+    ``expect`` (image stems that should have an output, e.g. from the info file) turns a missing
+    output into an error; without it, labels with no output are only counted on stderr.
+    """
+    files = outputs.scan(result_dir)
+    if not files:
+        raise BundleError(f"{result_dir}: no output files (<name>_0.txt/.bin/.npy); did inference run?")
+    labels = read_labels(label_file)
+    unlabelled = [s for s in files if s not in labels]
+    if unlabelled:
+        raise BundleError(f"{label_file}: no label for {len(unlabelled)} output(s): {_names(unlabelled)}")
+    if expect is not None:
+        missing = [s for s in expect if s not in files]
+        if missing:
+            raise BundleError(f"{result_dir}: no output for {len(missing)} image(s): {_names(missing)}")
+    stems = sorted(files)
+    first = outputs.read(files[stems[0]])
+    logits = np.empty((len(stems), first.size), dtype=np.float32)
+    for i, s in enumerate(stems):
+        row = first if i == 0 else outputs.read(files[s])
+        if row.size != first.size:
+            raise BundleError(f"{files[s]}: {row.size} values, but {files[stems[0]].name} has {first.size}")
+        logits[i] = row
+    classes = first.size
+    shift = 1 if classes == 1001 else 0
+    truth = np.array([labels[s] + shift for s in stems])
+    if truth.max() >= classes:
+        bad = [s for s, t in zip(stems, truth, strict=True) if t >= classes]
+        raise BundleError(f"{label_file}: label out of range for a {classes}-class output: {_names(bad)}")
+    k = min(TOPK, classes)
+    top = np.argpartition(-logits, k - 1, axis=1)[:, :k]
+    order = np.take_along_axis(logits, top, 1).argsort(axis=1, kind="stable")[:, ::-1]
+    top = np.take_along_axis(top, order, 1)
+    hits = top == truth[:, None]
+    topk = [float(hits[:, : j + 1].any(axis=1).mean()) for j in range(k)]
+    preds = {s: top[i].tolist() for i, s in enumerate(stems)}
+    return Accuracy(len(stems), classes, topk, preds, dict(zip(stems, truth.tolist(), strict=True)))
+
+
+def write_result(acc: Accuracy, out_dir: Path, name: str = "result.json") -> Path:
+    """Write result.json (one line, exactly the guides' format) into ``out_dir``."""
+    path = Path(out_dir) / name
+    atomic.write_text(path, json.dumps(acc.result_json()))
+    return path

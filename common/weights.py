@@ -1,0 +1,440 @@
+"""Fetch and verify pretrained weights: download with resume/retry, package copy, given path, md5 checks.
+
+Self-contained (no other ``common`` module). ``ensure(spec, weights_dir)`` returns the path of a verified
+weights file or raises ``WeightsError`` whose text is meant to be shown to the user as is.
+
+Files kept in the weights folder, per weights file ``F``:
+``F`` (only ever complete: written as ``F.part`` then renamed), ``F.md5ok`` (size, mtime, inode and md5 of
+``F``, so re-runs skip re-hashing), ``F.lock`` (serialises concurrent runs), ``F.bad`` (a download whose md5
+did not match, kept for inspection).
+
+``checksums.md5`` is ``md5sum -c`` compatible (GNU md5sum skips its ``#`` comment lines)::
+
+    cd "$WEIGHTS_DIR" && md5sum -c --ignore-missing /path/to/checksums.md5
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from filelock import FileLock, Timeout
+from tqdm import tqdm
+
+_MD5_RE = re.compile(r"^[0-9a-f]{32}$")
+_CHUNK = 1 << 16
+
+
+class WeightsError(Exception):
+    """A user-facing failure to obtain or verify weights; ``str()`` is the message to print."""
+
+
+@dataclass
+class WeightsSpec:
+    """The ``[weights]`` table of a manifest."""
+
+    file: str
+    md5: str = ""
+    urls: list[str] = field(default_factory=list)
+    size: int | None = None
+    where: str = ""
+    package: str = ""
+
+    @classmethod
+    def from_table(cls, table: dict) -> WeightsSpec:
+        """Build from a manifest's ``[weights]`` table, checking types and the md5 format."""
+        file = table.get("file")
+        if not isinstance(file, str) or not file or "/" in file or "\\" in file:
+            raise WeightsError(f"[weights] file must be a bare file name, got {file!r}")
+        md5 = str(table.get("md5", "") or "").strip().lower()
+        if md5 and not _MD5_RE.match(md5):
+            raise WeightsError(f"[weights] md5 of {file} must be 32 hex digits or empty, got {md5!r}")
+        urls = table.get("urls", []) or []
+        if isinstance(urls, str):
+            urls = [urls]
+        if not all(isinstance(u, str) and u for u in urls):
+            raise WeightsError(f"[weights] urls of {file} must be a list of strings")
+        size = table.get("size")
+        if size is not None and (not isinstance(size, int) or size <= 0):
+            raise WeightsError(f"[weights] size of {file} must be a positive integer, got {size!r}")
+        return cls(
+            file=file,
+            md5=md5,
+            urls=list(urls),
+            size=size,
+            where=str(table.get("where", "") or ""),
+            package=str(table.get("package", "") or ""),
+        )
+
+
+def _warn(msg: str) -> None:
+    print(f"weights: {msg}", file=sys.stderr, flush=True)
+
+
+def md5sum(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex md5 of a file, read in chunks."""
+    h = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def default_weights_dir() -> Path:
+    """``$WEIGHTS_DIR``, else ``$XDG_CACHE_HOME/modelzoo-bundle/weights`` (``~/.cache`` by default)."""
+    if os.environ.get("WEIGHTS_DIR"):
+        return Path(os.environ["WEIGHTS_DIR"]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache).expanduser() / "modelzoo-bundle" / "weights"
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".md5ok")
+
+
+def _stamp(path: Path) -> dict:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
+
+
+def cached_md5(path: Path) -> str:
+    """md5 of ``path``, reusing ``<path>.md5ok`` while size, mtime and inode are unchanged."""
+    side = _sidecar(path)
+    stamp = _stamp(path)
+    try:
+        data = json.loads(side.read_text())
+        if {k: data.get(k) for k in stamp} == stamp and _MD5_RE.match(str(data.get("md5", ""))):
+            return data["md5"]
+    except (OSError, ValueError):
+        pass
+    digest = md5sum(path)
+    try:
+        side.write_text(json.dumps({**stamp, "md5": digest}) + "\n")
+    except OSError:
+        pass  # a read-only folder only costs a re-hash next time
+    return digest
+
+
+def _no_verify_warning(path: Path) -> None:
+    _warn(f"WARNING: VERIFY=0: md5 NOT checked for {path}")
+
+
+def _pin_hint(path: Path, digest: str) -> None:
+    _warn(
+        f'{path}: md5 {digest} (none published; pin it: md5 = "{digest}" in the manifest\'s [weights] '
+        f'and "{digest}  {path.name}" in checksums.md5)'
+    )
+
+
+def _use_given(spec: WeightsSpec, given: Path, verify: bool) -> Path:
+    given = Path(given).expanduser()
+    if not given.exists():
+        raise WeightsError(f"WEIGHTS={given}: no such file (expected {spec.file})")
+    if not given.is_file():
+        raise WeightsError(f"WEIGHTS={given}: not a regular file (expected {spec.file})")
+    if not verify:
+        _no_verify_warning(given)
+        return given
+    digest = md5sum(given)
+    if not spec.md5:
+        _pin_hint(given, digest)
+    elif digest != spec.md5:
+        raise WeightsError(
+            f"WEIGHTS={given}: md5 mismatch for {spec.file}: expected {spec.md5}, got {digest} "
+            "(wrong or corrupt file; VERIFY=0 skips this check)"
+        )
+    return given
+
+
+def _check_present(spec: WeightsSpec, target: Path, verify: bool) -> bool:
+    """True when ``target`` is acceptable; False (after moving it to .bad) when it must be fetched again."""
+    if not verify:
+        _no_verify_warning(target)
+        return True
+    digest = cached_md5(target)
+    if not spec.md5:
+        _pin_hint(target, digest)
+        return True
+    if digest == spec.md5:
+        return True
+    if not (spec.urls or spec.package):
+        raise WeightsError(
+            f"{target}: md5 mismatch: expected {spec.md5}, got {digest} (wrong or corrupt file; "
+            f"replace it{', see ' + spec.where if spec.where else ''})"
+        )
+    bad = target.with_name(target.name + ".bad")
+    os.replace(target, bad)
+    _sidecar(target).unlink(missing_ok=True)
+    _warn(f"{target}: md5 {digest}, expected {spec.md5}; moved to {bad.name}, fetching it again")
+    return False
+
+
+def _finish(spec: WeightsSpec, part: Path, target: Path, source: str, verify: bool) -> Path:
+    """Check size and md5 of a complete ``.part`` and move it under the final name (or to ``.bad``)."""
+    bad = target.with_name(target.name + ".bad")
+    size = part.stat().st_size
+    problem = ""
+    if spec.size is not None and size != spec.size:
+        problem = f"size mismatch for {spec.file} from {source}: expected {spec.size} bytes, got {size}"
+    digest = md5sum(part) if (verify or not spec.md5) else ""
+    if not problem and verify and spec.md5 and digest != spec.md5:
+        problem = f"md5 mismatch for {spec.file} from {source}: expected {spec.md5}, got {digest}"
+    if problem:
+        os.replace(part, bad)
+        raise WeightsError(
+            f"{problem} (the bytes are kept in {bad}; delete it and re-run, or try another mirror)"
+        )
+    os.replace(part, target)
+    if digest:
+        _sidecar(target).write_text(json.dumps({**_stamp(target), "md5": digest}) + "\n")
+    if not verify:
+        _no_verify_warning(target)
+    elif not spec.md5:
+        _pin_hint(target, digest)
+    return target
+
+
+def _copy_from_package(spec: WeightsSpec, part: Path, target: Path, verify: bool) -> Path:
+    try:
+        found = importlib.util.find_spec(spec.package)
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        hint = f" (it is {spec.where})" if spec.where else ""
+        raise WeightsError(f"{spec.file}: Python package {spec.package} is not installed{hint}")
+    for loc in found.submodule_search_locations or []:
+        src = Path(loc) / "models" / spec.file
+        if src.is_file():
+            shutil.copyfile(src, part)
+            return _finish(spec, part, target, f"package {spec.package} ({src})", verify)
+    raise WeightsError(f"{spec.file}: not found under models/ of the installed package {spec.package}")
+
+
+# --------------------------------------------------------------------------------------------- download
+
+
+_TRANSIENT = (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
+
+
+class _Retry(Exception):
+    """A transient failure: try the same URL again after a backoff."""
+
+
+class _NextMirror(Exception):
+    """A permanent failure for this URL: go to the next mirror."""
+
+
+def _short(exc: BaseException) -> str:
+    """A one-line reason from a requests/urllib3 exception chain."""
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    text = str(exc)
+    m = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
+    if m:
+        return m.group(1).strip()
+    for key in ("IncompleteRead", "Connection reset", "Connection aborted", "RemoteDisconnected"):
+        if key in text:
+            return "connection dropped mid-download" if key == "IncompleteRead" else key.lower()
+    return f"{type(exc).__name__}: {text[:120]}"
+
+
+def _content_range_start(value: str) -> int | None:
+    m = re.match(r"bytes\s+(\d+)-\d+/(\d+|\*)", value or "")
+    return int(m.group(1)) if m else None
+
+
+def _fetch_once(
+    session: requests.Session, spec: WeightsSpec, url: str, part: Path, timeout: float, progress: bool
+):
+    """One GET into ``part`` (resuming it). Returns when the body is complete; raises _Retry/_NextMirror."""
+    have = part.stat().st_size if part.exists() else 0
+    if spec.size is not None and have > spec.size:
+        part.unlink()
+        have = 0
+    headers = {"Accept-Encoding": "identity"}
+    if have:
+        headers["Range"] = f"bytes={have}-"
+    with session.get(url, headers=headers, stream=True, timeout=timeout) as r:
+        if r.status_code == 416 and have:
+            total = r.headers.get("Content-Range", "").rpartition("/")[2]
+            if total == str(have) or spec.size == have:
+                return  # the .part is already complete
+            part.unlink()
+            raise _Retry("server refused to resume (HTTP 416); restarting from byte 0")
+        if r.status_code in (408, 425, 429) or r.status_code >= 500:
+            raise _Retry(f"HTTP {r.status_code} {r.reason}")
+        if r.status_code >= 400:
+            raise _NextMirror(f"HTTP {r.status_code} {r.reason}")
+        if r.status_code == 206:
+            start = _content_range_start(r.headers.get("Content-Range", ""))
+            if start != have:
+                part.unlink(missing_ok=True)
+                raise _Retry(f"server resumed at byte {start}, not {have}; restarting from byte 0")
+            mode = "ab"
+        elif r.status_code == 200:
+            mode, have = "wb", 0  # no (or ignored) Range: start over, never append
+        else:
+            raise _NextMirror(f"unexpected HTTP {r.status_code} {r.reason}")
+        length = r.headers.get("Content-Length")
+        length = int(length) if length and length.isdigit() else None
+        total = have + length if length is not None else spec.size
+        got = 0
+        with (
+            open(part, mode) as f,
+            tqdm(
+                total=total,
+                initial=have,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=spec.file,
+                disable=not progress,
+                file=sys.stderr,
+            ) as bar,
+        ):
+            for chunk in r.iter_content(_CHUNK):
+                f.write(chunk)
+                got += len(chunk)
+                bar.update(len(chunk))
+        if length is not None and got < length:
+            raise _Retry(f"connection dropped mid-download ({have + got} of {have + length} bytes)")
+
+
+def _download(
+    spec: WeightsSpec, url: str, part: Path, timeout: float, retries: int, backoff: float, progress: bool
+):
+    """Fetch ``url`` into ``part`` with bounded retries; raises _NextMirror with the last reason."""
+    with requests.Session() as session:
+        for attempt in range(retries + 1):
+            try:
+                _fetch_once(session, spec, url, part, timeout, progress)
+                return
+            except _Retry as e:
+                reason = str(e)
+            except _TRANSIENT as e:
+                reason = _short(e)
+            except requests.RequestException as e:  # invalid URL, too many redirects, ...
+                raise _NextMirror(_short(e)) from None
+            if attempt == retries:
+                raise _NextMirror(f"{reason} (gave up after {retries + 1} attempts)")
+            delay = backoff * 2**attempt
+            have = part.stat().st_size if part.exists() else 0
+            resume = f", resuming at byte {have}" if have else ""
+            _warn(f"{url}: {reason}; retry {attempt + 1}/{retries} in {delay:g}s{resume}")
+            time.sleep(delay)
+
+
+def _missing_message(spec: WeightsSpec, target: Path) -> str:
+    md5 = f"md5 {spec.md5}" if spec.md5 else "no md5 is published (the first run prints it, to pin)"
+    return f"put it at {target} (or pass WEIGHTS=<path>); {md5}"
+
+
+def ensure(
+    spec: WeightsSpec,
+    weights_dir: Path,
+    *,
+    given: Path | None = None,
+    verify: bool = True,
+    progress: bool = True,
+    timeout: float = 30,
+    retries: int = 4,
+    backoff: float = 1.0,
+) -> Path:
+    """Return the path of the verified weights file, fetching it into ``weights_dir`` when needed."""
+    if given is not None:
+        return _use_given(spec, given, verify)
+    weights_dir = Path(weights_dir).expanduser()
+    try:
+        weights_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WeightsError(f"cannot create the weights folder {weights_dir}: {e.strerror}") from None
+    target = weights_dir / spec.file
+    part = weights_dir / (spec.file + ".part")
+    lock = FileLock(str(weights_dir / (spec.file + ".lock")))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        _warn(f"waiting for another run fetching {spec.file} (lock {lock.lock_file})")
+        lock.acquire()
+    try:
+        if target.is_file() and _check_present(spec, target, verify):
+            return target
+        if spec.package:
+            return _copy_from_package(spec, part, target, verify)
+        if not spec.urls:
+            where = f"get it from {spec.where}, then " if spec.where else ""
+            raise WeightsError(f"{spec.file} has no download URL: {where}{_missing_message(spec, target)}")
+        failures = []
+        for url in spec.urls:
+            try:
+                _download(spec, url, part, timeout, retries, backoff, progress)
+            except _NextMirror as e:
+                failures.append(f"  {url}: {e}")
+                continue
+            return _finish(spec, part, target, url, verify)
+        tried = "\n".join(failures)
+        raise WeightsError(
+            f"could not download {spec.file} from any mirror (offline?):\n{tried}\n"
+            f"Get it another way and {_missing_message(spec, target)}"
+        )
+    finally:
+        lock.release()
+
+
+# ----------------------------------------------------------------------------------------------- verify
+
+
+def read_checksums(checksums_file: Path) -> list[tuple[str, str]]:
+    """``(md5, file)`` pairs of an ``md5sum -c`` file; ``#`` comments and blank lines are skipped."""
+    pairs = []
+    for n, line in enumerate(Path(checksums_file).read_text().splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        m = re.match(r"^([0-9a-fA-F]{32}) [ *](\S.*)$", line.rstrip())
+        if not m:
+            raise WeightsError(
+                f"{checksums_file}:{n}: malformed line (want '<md5>  <file>'): {line.strip()!r}"
+            )
+        pairs.append((m.group(1).lower(), m.group(2)))
+    return pairs
+
+
+def verify_dir(weights_dir: Path, checksums_file: Path, *, use_cache: bool = True) -> list[tuple[str, str]]:
+    """Check every file named in ``checksums_file`` under ``weights_dir``: status OK, FAILED or missing."""
+    out = []
+    for md5, name in read_checksums(checksums_file):
+        path = Path(weights_dir) / name
+        if not path.is_file():
+            out.append((name, "missing"))
+            continue
+        digest = cached_md5(path) if use_cache else md5sum(path)
+        out.append((name, "OK" if digest == md5 else "FAILED"))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m common.weights [CHECKSUMS [WEIGHTS_DIR]]``: print ``md5sum -c`` style statuses."""
+    args = sys.argv[1:] if argv is None else argv
+    checksums = Path(args[0]) if args else Path(__file__).resolve().parent.parent / "checksums.md5"
+    weights_dir = Path(args[1]) if len(args) > 1 else default_weights_dir()
+    try:
+        results = verify_dir(weights_dir, checksums)
+    except (WeightsError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for name, status in results:
+        print(f"{name}: {status}")
+    return 1 if any(s == "FAILED" for _, s in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,10 @@
+"""MoCo-v2 linear classifier: a torchvision-layout ResNet-50 with an fc 2048 -> 1000 head."""
+
+from __future__ import annotations
+
+from common.resnet import ResNet, resnet50
+
+
+def build() -> ResNet:
+    """Return the (untrained) MoCo-v2 linear-classifier network."""
+    return resnet50(num_classes=1000)

@@ -1,0 +1,10 @@
+"""Guide step 6.1: postprocess.py <result_dir> <val_label.txt> <out_dir> result.json See -h."""
+
+import pathlib
+import sys
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parents[1])]  # common/ inside this folder (travelled) or the repository's
+from common.guide import main  # noqa: E402
+
+main("postprocess", __file__)

@@ -1,0 +1,54 @@
+"""The fake .om format shared by the stand-ins: a magic line, a JSON header line, the ONNX bytes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+MAGIC = b"FAKE-ASCEND-OM v1\n"
+
+
+def write(path: Path, header: dict, onnx_bytes: bytes) -> None:
+    """Write ``<path>`` as ATC would: whole file or nothing."""
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(MAGIC + json.dumps(header).encode() + b"\n" + onnx_bytes)
+    tmp.replace(path)
+
+
+def read(path: str | Path) -> tuple[dict, bytes]:
+    """(header, onnx bytes) of a fake .om; ValueError for anything else."""
+    data = Path(path).read_bytes()
+    if not data.startswith(MAGIC):
+        raise ValueError(f"{path}: not an offline model (bad magic)")
+    head, _, onnx_bytes = data[len(MAGIC):].partition(b"\n")
+    return json.loads(head), onnx_bytes
+
+
+class Model:
+    """A loaded fake OM: its declared input shape and an ONNX Runtime session."""
+
+    def __init__(self, path: str | Path):
+        import onnxruntime as ort
+
+        self.header, onnx_bytes = read(path)
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        self.session = ort.InferenceSession(onnx_bytes, opts, providers=["CPUExecutionProvider"])
+        self.input_name = self.header["input_name"]
+        self.input_shape = list(self.header["input_shape"])  # batch -1 when dynamic
+        self.dynamic = list(self.header.get("dynamic_batch_size") or [])
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def check(self, x, mode: str = "static") -> None:
+        """Refuse a feed the real runtime would refuse (wrong shape, batch not in the OM's gear list)."""
+        want = list(self.input_shape)
+        if want[0] == -1:
+            if mode != "dymbatch" or x.shape[0] not in self.dynamic:
+                raise RuntimeError(f"dynamic batch OM: batch {x.shape[0]} needs mode='dymbatch' and one of "
+                                   f"{self.dynamic}")
+            want[0] = x.shape[0]
+        if list(x.shape) != want or str(x.dtype) != "float32":
+            raise RuntimeError(f"input shape {list(x.shape)} {x.dtype} does not match the OM's {want} float32")
+
+    def run(self, x) -> list:
+        return self.session.run(None, {self.input_name: x})
