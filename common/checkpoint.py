@@ -51,7 +51,7 @@ def read(path: Path, trust: bool = False, md5_verified: bool = False):
         if not md5_verified:
             raise BundleError(
                 f"{path}: TRUST_CHECKPOINT=1 is honoured only for a file whose md5 matched the manifest"
-            )
+            ) from None
         return torch.load(path, map_location="cpu", weights_only=False)
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -96,17 +96,14 @@ def om_step(cfg: Config, bs: int | None = None) -> Path:
 
     bs = bs or cfg.bs
     onnx = onnx_step(cfg, bs)
-    dyn = os.environ.get("DYNAMIC_BATCH") or None
-    extra = tuple(os.environ.get("ATC_EXTRA", "").split()) if os.environ.get("ATC_EXTRA") else ()
-    om = ascend.om_step(
+    om = ascend.om_step(  # ATC_EXTRA is read by common/atc.py itself
         cfg.model,
         onnx,
         cfg.work,
         bs,
         soc=os.environ.get("SOC") or None,
         log=os.environ.get("LOG") or "error",
-        dynamic_batch=dyn,
-        extra=extra,
+        dynamic_batch=os.environ.get("DYNAMIC_BATCH") or None,
     )
     say(f"om: {om}")
     return om
@@ -270,8 +267,9 @@ def perf_step(cfg: Config) -> Path:
 
         rows, device = [], "Ascend NPU"
         for bs in cfg.perf_bs:
-            got = ascend.perf_om(cfg.model, model_file(cfg, bs), bs, cfg.device.split(",")[0])
-            rows.append(perf.row(bs, got["latency_ms"], got["source"]))
+            loop = int(os.environ.get("PERF_LOOP") or 100)
+            got = ascend.perf_om(cfg.model, model_file(cfg, bs), bs, cfg.device.split(",")[0], loop=loop)
+            rows.append(perf.row(bs, got["latency_ms"] or [1000.0 * bs / got["throughput"]], got["source"]))
             rows[-1].samples_per_s = got["throughput"]
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     _, md = perf.write(cfg.model, rows, cfg.run_dir, device)
@@ -342,6 +340,15 @@ def verify_step(_cfg: Config | None = None) -> None:
         raise BundleError(f"{wdir}: some weights do not match checksums.md5")
 
 
+def package_step(cfg: Config) -> Path:
+    from common import package
+
+    result = cfg.run_dir / "result.json"
+    path = package.build(cfg.model, cfg.work / "package", result if result.is_file() else None)
+    say(f"package: {path} (copy this folder anywhere; see its README.md)")
+    return path
+
+
 STEPS = {
     "weights": weights_step,
     "onnx": onnx_step,
@@ -354,6 +361,7 @@ STEPS = {
     "report": report_step,
     "all": all_step,
     "show": show_step,
+    "package": package_step,
 }
 GLOBAL_STEPS = {"models": models_step, "verify": verify_step}
 

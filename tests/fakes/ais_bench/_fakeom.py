@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 
 MAGIC = b"FAKE-ASCEND-OM v1\n"
@@ -20,7 +22,7 @@ def read(path: str | Path) -> tuple[dict, bytes]:
     data = Path(path).read_bytes()
     if not data.startswith(MAGIC):
         raise ValueError(f"{path}: not an offline model (bad magic)")
-    head, _, onnx_bytes = data[len(MAGIC):].partition(b"\n")
+    head, _, onnx_bytes = data[len(MAGIC) :].partition(b"\n")
     return json.loads(head), onnx_bytes
 
 
@@ -44,11 +46,54 @@ class Model:
         want = list(self.input_shape)
         if want[0] == -1:
             if mode != "dymbatch" or x.shape[0] not in self.dynamic:
-                raise RuntimeError(f"dynamic batch OM: batch {x.shape[0]} needs mode='dymbatch' and one of "
-                                   f"{self.dynamic}")
+                raise RuntimeError(
+                    f"dynamic batch OM: batch {x.shape[0]} needs mode='dymbatch' and one of {self.dynamic}"
+                )
             want[0] = x.shape[0]
         if list(x.shape) != want or str(x.dtype) != "float32":
             raise RuntimeError(f"input shape {list(x.shape)} {x.dtype} does not match the OM's {want} float32")
 
     def run(self, x) -> list:
         return self.session.run(None, {self.input_name: x})
+
+
+def log_call(tool: str, **fields) -> None:
+    """Append one JSON line about this call to $FAKE_ASCEND_LOG (tests read it back)."""
+    log = os.environ.get("FAKE_ASCEND_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"tool": tool, **fields}) + "\n")
+
+
+def save(path: str, values, fmt: str) -> None:
+    """One sample's output as ais_bench writes it: TXT one line of %f + space, BIN raw, NPY."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=np.float32)
+    if fmt == "TXT":
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("".join(f"{v:f} " for v in values.ravel().tolist()) + "\n")
+    elif fmt == "BIN":
+        values.tofile(path)
+    else:
+        np.save(path, values)
+
+
+def stats(ms: list) -> dict:
+    import numpy as np
+
+    if not ms:
+        return {"min": 0, "max": 0, "mean": 0, "median": 0, "percentile(99%)": 0, "count": 0}
+    a = np.asarray(ms, dtype=np.float64)
+    return {
+        "min": float(a.min()),
+        "max": float(a.max()),
+        "mean": float(a.mean()),
+        "median": float(np.median(a)),
+        "percentile(99%)": float(np.percentile(a, 99)),
+        "count": int(a.size),
+    }
+
+
+def natural_key(name: str) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]

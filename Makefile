@@ -1,0 +1,141 @@
+# ModelZoo inference bundle — one Makefile for the whole job.
+#   make demo                                   real pretrained model on bundled photos, offline
+#   make test                                   the test suite
+#   make MODEL=inceptionresnetv2 BS=16 all      the guide's job, end to end
+# `make help` lists every target and variable.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# ---- variables (all overridable: make VAR=value ...) -------------------------------------------
+MODEL       ?= inceptionresnetv2
+BS          ?= 16
+DATASET     ?= /root/datasets/imagenet/val
+LABELS      ?=
+WEIGHTS     ?=
+WEIGHTS_DIR ?=
+VERIFY      ?= 1
+TRUST_CHECKPOINT ?= 0
+BACKEND     ?= auto
+DEVICE      ?= 0
+OUTFMT      ?= TXT
+PERF_BS     ?= 1 4 8 16 32 64
+PERF_SECONDS ?= 1
+SOC         ?=
+DYNAMIC_BATCH ?=
+LOG         ?= error
+ATC_EXTRA   ?=
+SIMPLIFY    ?= 1
+PROGRESS    ?= 1
+SAMPLE_DIR  ?= work/sample
+WORK        ?= work/$(MODEL)
+PYTHON      ?= python3.11
+VENV        ?= .venv
+CMD         ?= make MODEL=$(MODEL) BS=$(BS) all
+IMAGE       ?= ascend
+
+GUIDE_MODELS := inceptionresnetv2 efficientnet-b3 moco-v2 sk-resnet50
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+export MODEL BS DATASET LABELS WEIGHTS WEIGHTS_DIR VERIFY TRUST_CHECKPOINT BACKEND DEVICE OUTFMT PERF_BS \
+       PERF_SECONDS SOC DYNAMIC_BATCH LOG ATC_EXTRA SIMPLIFY PROGRESS SAMPLE_DIR WORK CMD IMAGE
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
+export PYTHONDONTWRITEBYTECODE := 1
+
+STEPS := weights onnx om preprocess info infer postprocess perf report all show package
+
+.PHONY: help models demo test lint bench verify sample package clean venv docker-build docker-run $(STEPS)
+
+help: ## this list
+	@echo "ModelZoo inference bundle. Usage: make [VARIABLE=value ...] <target>"
+	@echo
+	@echo "Targets:"
+	@grep -hE '^[a-z][a-zA-Z0-9_ -]*:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | awk -F'\t' '{printf "  %-14s %s\n", $$1, $$2}'
+	@echo "  weights        download (resumable, retried, mirrors) and md5-verify the checkpoint"
+	@echo "  onnx           checkpoint -> ONNX opset 11: checker, onnx-simplifier, parity vs PyTorch on real photos"
+	@echo "  om             ONNX -> Ascend OM with ATC (needs CANN: source models/<m>/env.sh or make docker-run)"
+	@echo "  preprocess     images -> prep_dataset/*.bin, bit-identical to the guide (both cores, resumable)"
+	@echo "  info           prep_dataset -> <model>.info (gen_dataset_info.py bin ... W H)"
+	@echo "  infer          batches of BS through the backend -> outputs/<stem>_0.txt + outputs_summary.json"
+	@echo "  postprocess    outputs + val_label.txt -> result.json (the guides' format) + predictions.txt"
+	@echo "  perf           throughput sweep over PERF_BS -> perf.md / perf.json beside result.json"
+	@echo "  report         report.md + run.json: accuracy vs published, parity, perf, versions, checksums"
+	@echo "  all            weights onnx [om] preprocess info infer postprocess perf report"
+	@echo "  show           print a run's per-image top-5, result.json and perf table"
+	@echo "  package        a travelling copy of models/\$$MODEL (manifest + common/ + LICENSE) in \$$WORK/package"
+	@echo "  (MODEL=all runs a target for the four guide models: $(GUIDE_MODELS))"
+	@echo
+	@echo "Variables (current value):"
+	@echo "  MODEL=$(MODEL)   one of: $(GUIDE_MODELS) efficientnet-lite0 (demo), or all"
+	@echo "  BS=$(BS)   batch size for infer (and the OM / static ONNX that goes with it)"
+	@echo "  DATASET=$(DATASET)   ImageNet val image folder, or 'sample' (bundled photos)"
+	@echo "  LABELS=$(LABELS)   val_label.txt (default: the guide's path, or <DATASET>/../val_label.txt)"
+	@echo "  WEIGHTS=$(WEIGHTS)   use this checkpoint file instead of downloading (still md5-checked)"
+	@echo "  WEIGHTS_DIR=$(WEIGHTS_DIR)   shared weights cache (default ~/.cache/modelzoo-bundle/weights)"
+	@echo "  VERIFY=$(VERIFY)   0 skips the md5 check (loudly)"
+	@echo "  TRUST_CHECKPOINT=$(TRUST_CHECKPOINT)   1 allows unsafe unpickling, only after the md5 matched"
+	@echo "  BACKEND=$(BACKEND)   auto | onnx (ONNX Runtime, CUDA then CPU) | om (ais_bench) | benchmark (legacy tool)"
+	@echo "  DEVICE=$(DEVICE)   NPU/GPU id; a list 0,1 shards the dataset over NPUs"
+	@echo "  OUTFMT=$(OUTFMT)   TXT | BIN | NPY per-sample outputs"
+	@echo "  PERF_BS=$(PERF_BS)   batch sizes of the throughput sweep; PERF_SECONDS=$(PERF_SECONDS) min time per bs"
+	@echo "  SOC=$(SOC)   ATC --soc_version (default: from npu-smi info)"
+	@echo "  DYNAMIC_BATCH=$(DYNAMIC_BATCH)   e.g. 1,4,8,16,32,64: one OM with --dynamic_batch_size"
+	@echo "  LOG=$(LOG)   ATC --log level;  ATC_EXTRA=$(ATC_EXTRA)   extra ATC flags"
+	@echo "  SIMPLIFY=$(SIMPLIFY)   0 skips onnx-simplifier;  PROGRESS=$(PROGRESS)   0 hides progress bars"
+	@echo "  WORK=$(WORK)   output folder of this model;  SAMPLE_DIR=$(SAMPLE_DIR)"
+	@echo "  PYTHON=$(PYTHON)  VENV=$(VENV)   interpreter and virtual environment"
+	@echo "  IMAGE=$(IMAGE)   docker image flavour: ascend | cpu;  CMD=$(CMD)   command for docker-run"
+
+# ---- environment -------------------------------------------------------------------------------
+$(STAMP): requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (set PYTHON=python3.11)"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+venv: $(STAMP) ## create the virtual environment from the pinned requirements
+
+# ---- the pipeline ------------------------------------------------------------------------------
+ifeq ($(MODEL),all)
+$(STEPS): $(STAMP)
+	@set -e; for m in $(GUIDE_MODELS); do $(MAKE) --no-print-directory MODEL=$$m WORK=work/$$m $@; done
+else
+$(STEPS): $(STAMP)
+	@$(PY) -m common $@
+endif
+
+models: $(STAMP) ## list the models: parameters, GMAC (counted), published accuracy
+	@$(PY) -m common models
+
+verify: $(STAMP) ## check every weights file present against checksums.md5
+	@$(PY) -m common verify
+
+sample: $(STAMP) ## build the bundled sample dataset (DATASET=sample does this by itself)
+	@$(PY) -m common sample
+
+demo: $(STAMP) ## the whole pipeline on a real pretrained model (EfficientNet-Lite0) over the sample photos
+	@$(MAKE) --no-print-directory MODEL=efficientnet-lite0 WORK=work/efficientnet-lite0 DATASET=sample BS=4 \
+		BACKEND=onnx PERF_BS="1 4 8" all show
+
+
+test: $(STAMP) ## the test suite (pytest, both cores)
+	$(PY) -m pytest -q -n 2 --dist loadgroup
+
+lint: $(STAMP) ## ruff and hadolint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint docker/Dockerfile.ascend docker/Dockerfile.cpu
+
+bench: $(STAMP) ## speed benchmarks (ratios against baselines in the same process)
+	$(PY) bench/run.py
+
+docker-build: ## build the container: IMAGE=ascend (CANN) or IMAGE=cpu
+	docker build -f docker/Dockerfile.$(IMAGE) -t modelzoo-bundle:$(IMAGE) .
+
+docker-run: ## run CMD in the container with the NPU, dataset (read-only) and work folder mounted
+	bash docker/run.sh
+
+clean: ## remove this model's work folder (WORK); weights stay in the cache
+	rm -rf -- "$(WORK)"

@@ -1,0 +1,128 @@
+"""The whole job, model by model: `all` on the sample photos with a synthesised official checkpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import onnx
+import pytest
+
+from common import manifest
+from tests.conftest import GUIDE_MODELS, ROOT, run_step
+
+# one xdist worker per model, so each model's pipeline runs once
+PER_MODEL = [pytest.param(n, marks=pytest.mark.xdist_group(n)) for n in GUIDE_MODELS]
+
+
+@pytest.mark.parametrize("name", PER_MODEL)
+def test_all_writes_result_perf_report(name, pipeline):
+    env, work, proc = pipeline(name)
+    m = manifest.load(name)
+    run = work / "onnx-bs16"
+    result = json.loads((run / "result.json").read_text())
+    keys = [v["key"] for v in result["value"]]
+    assert keys == ["Number of images", "Number of classes"] + [f"Top{k} accuracy" for k in range(1, 6)]
+    assert result["value"][0]["value"] == "9" and result["value"][1]["value"] == str(m.classes)
+    perf = json.loads((run / "perf.json").read_text())
+    assert [r["bs"] for r in perf["rows"]] == [1, 2] and all(r["samples_per_s"] > 0 for r in perf["rows"])
+    assert "published" in (run / "perf.md").read_text()
+    report = (run / "report.md").read_text()
+    assert "## Accuracy" in report and "## ONNX parity" in report and "## Checksums" in report
+    assert len(list((run / "outputs").glob("*_0.txt"))) == 9
+    summary = json.loads((run / "outputs_summary.json").read_text())
+    for key in ("filesinfo", "args", "NPU_compute_time", "H2D_latency", "D2H_latency", "throughput",
+                "npu_compute_time_list", "pid"):
+        assert key in summary
+
+
+@pytest.mark.parametrize("name", PER_MODEL)
+def test_onnx_names_batch_mode_and_parity(name, pipeline):
+    env, work, _ = pipeline(name)
+    m = manifest.load(name)
+    path = work / m.onnx_name(16)
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model)
+    assert model.opset_import[0].version == 11
+    inp, out = model.graph.input[0], model.graph.output[0]
+    assert (inp.name, out.name) == (m.input_name, m.output_name)
+    batch = inp.type.tensor_type.shape.dim[0]
+    if m.static_batch:
+        assert path.name == "moco-v2-bs16.onnx" and batch.dim_value == 16
+        assert (work / "moco-v2-bs1.onnx").is_file() and (work / "moco-v2-bs2.onnx").is_file()  # perf sweep
+    else:
+        assert batch.dim_param == "-1" and out.type.tensor_type.shape.dim[0].dim_param == "-1"
+    assert not [n for n in model.graph.node if n.op_type == "If"]
+    parity = json.loads(path.with_suffix(".parity.json").read_text())
+    assert len(parity["images"]) == 7 and parity["top1_agree"] == 7
+    assert parity["max_abs_diff"] <= parity["tolerance"]
+
+
+@pytest.mark.xdist_group("sk-resnet50")
+def test_rerun_skips_finished_steps(pipeline):
+    env, work, _ = pipeline("sk-resnet50")
+    onnx_file = work / "sk_resnet50.onnx"
+    before = onnx_file.stat().st_mtime_ns, (work / "onnx-bs16" / "outputs" / "chelsea_0.txt").stat().st_mtime_ns
+    again = run_step("onnx", env)
+    assert "up to date" in again.stdout
+    run_step("preprocess", env)
+    infer = run_step("infer", env)
+    assert "9 samples" in infer.stdout
+    after = onnx_file.stat().st_mtime_ns, (work / "onnx-bs16" / "outputs" / "chelsea_0.txt").stat().st_mtime_ns
+    assert before == after
+
+
+@pytest.mark.xdist_group("efficientnet-b3")
+def test_interrupted_infer_resumes(pipeline):
+    env, work, _ = pipeline("efficientnet-b3")
+    outs = work / "onnx-bs16" / "outputs"
+    reference = (outs / "coffee_0.txt").read_text()
+    for p in list(outs.glob("c*_0.txt")):
+        p.unlink()
+    (outs / ".coffee_0.txt.tmp").write_text("half")  # what a kill mid-write leaves
+    run_step("infer", env)
+    assert (outs / "coffee_0.txt").read_text() == reference
+    assert not list(outs.glob(".*.tmp"))
+
+
+def test_missing_dataset_is_one_clear_line(tmp_path):
+    proc = run_step("preprocess", {"MODEL": "sk-resnet50", "WORK": tmp_path, "DATASET": tmp_path / "nope"},
+                    check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "DATASET=sample" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unknown_model_lists_known_ones(tmp_path):
+    proc = run_step("weights", {"MODEL": "resnet9000", "WORK": tmp_path}, check=False)
+    assert proc.returncode == 2 and "unknown model 'resnet9000'" in proc.stderr and "moco-v2" in proc.stderr
+
+
+def test_weights_without_url_explain_where_to_get_them(tmp_path):
+    proc = run_step("weights", {"MODEL": "sk-resnet50", "WORK": tmp_path, "WEIGHTS_DIR": tmp_path / "w"}, check=False)
+    assert proc.returncode == 2
+    assert "PytorchInsight" in proc.stderr and str(tmp_path / "w" / "sk_resnet50.pth.tar") in proc.stderr
+    assert "no md5 is published" in proc.stderr
+
+
+def test_wrong_checkpoint_for_the_model_is_readable(synth, tmp_path):
+    env = {"MODEL": "moco-v2", "BS": 1, "WORK": tmp_path, "WEIGHTS": synth("sk-resnet50"), "VERIFY": "0"}
+    proc = run_step("onnx", env, check=False)
+    assert proc.returncode == 2 and "does not fit moco-v2" in proc.stderr and "unexpected" in proc.stderr
+
+
+@pytest.mark.parametrize("name", PER_MODEL)
+def test_om_backend_through_the_stand_ins_matches_onnxruntime(name, pipeline):
+    """BACKEND=om with the ATC / npu-smi / ais_bench stand-ins on PATH: same result.json as ONNX Runtime."""
+    env, work, _ = pipeline(name)
+    fakes = ROOT / "tests" / "fakes"
+    om_env = {**env, "BACKEND": "om", "PERF_LOOP": "2", "PATH": f"{fakes / 'bin'}{os.pathsep}{os.environ['PATH']}",
+              "PYTHONPATH": f"{ROOT}{os.pathsep}{fakes}"}
+    proc = run_step("all", om_env)
+    m = manifest.load(name)
+    assert (work / "om" / f"{m.om_name(16)}.om").is_file(), proc.stdout
+    assert (work / "om-bs16" / "result.json").read_text() == (work / "onnx-bs16" / "result.json").read_text()
+    for f in (work / "onnx-bs16" / "outputs").glob("*_0.txt"):
+        assert f.read_text() == (work / "om-bs16" / "outputs" / f.name).read_text()
+    perf = json.loads((work / "om-bs16" / "perf.json").read_text())
+    assert all("ais_bench" in r["source"] for r in perf["rows"])
+    assert "om backend" in (work / "om-bs16" / "report.md").read_text()
