@@ -31,15 +31,26 @@ SAMPLE_DIR  ?= work/sample
 WORK        ?= work/$(MODEL)
 PYTHON      ?= python3.11
 VENV        ?= .venv
+# on an Ascend host the venv also sees CANN's and ais_bench's system-wide packages
+VENV_FLAGS  ?= $(if $(wildcard /usr/local/Ascend),--system-site-packages)
 CMD         ?= make MODEL=$(MODEL) BS=$(BS) all
-IMAGE       ?= ascend
+KIND        ?= ascend
 
 GUIDE_MODELS := inceptionresnetv2 efficientnet-b3 moco-v2 sk-resnet50
+ifeq ($(strip $(VENV)),)
+# VENV= (the containers): use $(PYTHON) and the packages installed with it
+PY := $(PYTHON)
+BIN :=
+STAMP :=
+else
 PY := $(VENV)/bin/python
+BIN := $(VENV)/bin/
 STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+endif
 
 export MODEL BS DATASET LABELS WEIGHTS WEIGHTS_DIR VERIFY TRUST_CHECKPOINT BACKEND DEVICE OUTFMT PERF_BS \
-       PERF_SECONDS SOC DYNAMIC_BATCH LOG ATC_EXTRA SIMPLIFY PROGRESS SAMPLE_DIR WORK CMD IMAGE
+       PERF_SECONDS SOC DYNAMIC_BATCH LOG ATC_EXTRA SIMPLIFY PROGRESS SAMPLE_DIR WORK CMD KIND
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -84,13 +95,14 @@ help: ## this list
 	@echo "  LOG=$(LOG)   ATC --log level;  ATC_EXTRA=$(ATC_EXTRA)   extra ATC flags"
 	@echo "  SIMPLIFY=$(SIMPLIFY)   0 skips onnx-simplifier;  PROGRESS=$(PROGRESS)   0 hides progress bars"
 	@echo "  WORK=$(WORK)   output folder of this model;  SAMPLE_DIR=$(SAMPLE_DIR)"
-	@echo "  PYTHON=$(PYTHON)  VENV=$(VENV)   interpreter and virtual environment"
-	@echo "  IMAGE=$(IMAGE)   docker image flavour: ascend | cpu;  CMD=$(CMD)   command for docker-run"
+	@echo "  PYTHON=$(PYTHON)  VENV=$(VENV)   interpreter and virtual environment (VENV= uses PYTHON as is)"
+	@echo "  VENV_FLAGS=$(VENV_FLAGS)   extra 'python -m venv' flags (--system-site-packages on Ascend hosts)"
+	@echo "  KIND=$(KIND)   docker image flavour: ascend (CANN) | cpu;  CMD=$(CMD)   command for docker-run"
 
 # ---- environment -------------------------------------------------------------------------------
 $(STAMP): requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (set PYTHON=python3.11)"; exit 2; }
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	@touch $@
@@ -124,15 +136,15 @@ test: $(STAMP) ## the test suite (pytest, both cores)
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 lint: $(STAMP) ## ruff and hadolint
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/hadolint docker/Dockerfile.ascend docker/Dockerfile.cpu
+	$(BIN)ruff check .
+	$(BIN)ruff format --check .
+	$(BIN)hadolint docker/Dockerfile.ascend docker/Dockerfile.cpu
 
 bench: $(STAMP) ## speed benchmarks (ratios against baselines in the same process)
 	$(PY) bench/run.py
 
-docker-build: ## build the container: IMAGE=ascend (CANN) or IMAGE=cpu
-	docker build -f docker/Dockerfile.$(IMAGE) -t modelzoo-bundle:$(IMAGE) .
+docker-build: ## build the container: KIND=ascend (CANN base) or KIND=cpu (Python base, ONNX Runtime)
+	docker build -f docker/Dockerfile.$(KIND) -t modelzoo-bundle:$(KIND) .
 
 docker-run: ## run CMD in the container with the NPU, dataset (read-only) and work folder mounted
 	bash docker/run.sh

@@ -23,18 +23,7 @@ from common.manifest import Manifest
 PERF_SOURCE = "ais_bench (NPU compute time)"
 
 
-def om_step(
-    m: Manifest,
-    onnx_path: Path | str,
-    work_dir: Path | str,
-    bs: int,
-    soc: str | None = None,
-    log: str = "error",
-    dynamic_batch: Sequence[int] | str | None = None,
-    extra: Sequence[str] | str = (),
-) -> Path:
-    """Convert (or reuse) the OM for ``bs``; SOC None -> detected from ``npu-smi info`` when ATC runs."""
-    return convert(m, onnx_path, work_dir, bs, soc=soc, log=log, dynamic_batch=dynamic_batch, extra=extra)
+om_step = convert  # ONNX -> OM: reuse a fresh OM, else ATC (SOC from ``npu-smi info`` when not given)
 
 
 def _devices(devices: Sequence[str] | str) -> list[str]:

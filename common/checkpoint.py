@@ -27,9 +27,7 @@ def sniff(path: Path) -> None:
         raise BundleError(f"{path}: the checkpoint file is empty (an interrupted download?)")
     text = head.lstrip().lower()
     if text.startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"{")):
-        raise BundleError(
-            f"{path}: this is an HTML/XML/JSON page, not a checkpoint (a saved error or login page?)"
-        )
+        raise BundleError(f"{path}: this is an HTML/XML/JSON page, not a checkpoint (a saved error or login page?)")
     if head.startswith(b"PK\x03\x04") and not zipfile.is_zipfile(path):
         raise BundleError(f"{path}: truncated or corrupt zip checkpoint ({size} bytes): download it again")
     if not head.startswith((b"PK\x03\x04", b"\x80")):
@@ -55,9 +53,7 @@ def read(path: Path, trust: bool = False, md5_verified: bool = False):
         return torch.load(path, map_location="cpu", weights_only=False)
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BundleError(
-            f"{path}: cannot read the checkpoint ({first}); is the download complete?"
-        ) from None
+        raise BundleError(f"{path}: cannot read the checkpoint ({first}); is the download complete?") from None
 
 
 def state_dict_of(obj, m: Manifest, source: Path) -> dict[str, torch.Tensor]:
@@ -65,9 +61,7 @@ def state_dict_of(obj, m: Manifest, source: Path) -> dict[str, torch.Tensor]:
     if m.container:
         if not isinstance(obj, dict) or m.container not in obj:
             found = ", ".join(map(str, list(obj)[:6])) if isinstance(obj, dict) else type(obj).__name__
-            raise BundleError(
-                f"{source}: expected a dict with '{m.container}' ({m.name} layout), found: {found}"
-            )
+            raise BundleError(f"{source}: expected a dict with '{m.container}' ({m.name} layout), found: {found}")
         obj = obj[m.container]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         kinds = ", ".join(sorted({type(v).__name__ for v in obj.values()})) if isinstance(obj, dict) else ""
@@ -75,9 +69,7 @@ def state_dict_of(obj, m: Manifest, source: Path) -> dict[str, torch.Tensor]:
         if isinstance(obj, dict):
             nested = [k for k in ("state_dict", "model_state", "model") if k in obj]
             hint = f" (it holds '{nested[0]}': is this another model's checkpoint?)" if nested else ""
-        raise BundleError(
-            f"{source}: expected a state_dict of tensors, found {type(obj).__name__} of {kinds}{hint}"
-        )
+        raise BundleError(f"{source}: expected a state_dict of tensors, found {type(obj).__name__} of {kinds}{hint}")
     p = m.strip_prefix
     return {(k[len(p) :] if p and k.startswith(p) else k): v for k, v in obj.items()}
 
@@ -101,9 +93,7 @@ def mismatch_report(model: torch.nn.Module, sd: dict[str, torch.Tensor]) -> list
     return lines
 
 
-def load_into(
-    model: torch.nn.Module, sd: dict[str, torch.Tensor], m: Manifest, source: Path
-) -> torch.nn.Module:
+def load_into(model: torch.nn.Module, sd: dict[str, torch.Tensor], m: Manifest, source: Path) -> torch.nn.Module:
     """Load strictly; a checkpoint that does not fit raises one summary line plus the lists."""
     lines = mismatch_report(model, sd)
     if lines:

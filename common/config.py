@@ -55,9 +55,7 @@ class Config:
         try:
             perf_bs = tuple(int(b) for b in (env("PERF_BS") or "1 4 8 16 32 64").replace(",", " ").split())
         except ValueError:
-            raise BundleError(
-                f"PERF_BS={env('PERF_BS')}: expected batch sizes like '1 4 8 16 32 64'"
-            ) from None
+            raise BundleError(f"PERF_BS={env('PERF_BS')}: expected batch sizes like '1 4 8 16 32 64'") from None
         return cls(
             model=m,
             bs=bs,

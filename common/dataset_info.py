@@ -37,8 +37,7 @@ def info_lines(mode: str, folder: str, width: int | None = None, height: int | N
     if not files:
         raise BundleError(f"{folder}: no {'.bin' if mode == 'bin' else 'image'} files to list")
     return [
-        f"{i} {os.path.join(folder, f.name)} {w} {h}"
-        for i, (f, (w, h)) in enumerate(zip(files, sizes, strict=True))
+        f"{i} {os.path.join(folder, f.name)} {w} {h}" for i, (f, (w, h)) in enumerate(zip(files, sizes, strict=True))
     ]
 
 

@@ -161,9 +161,7 @@ def convert(
         try:
             onnx.checker.check_model(str(tmp))
         except onnx.checker.ValidationError as exc:
-            raise BundleError(
-                f"{out}: the exported ONNX fails the checker: {str(exc).splitlines()[0]}"
-            ) from None
+            raise BundleError(f"{out}: the exported ONNX fails the checker: {str(exc).splitlines()[0]}") from None
         simplified, note = simplify(tmp, m) if do_simplify else (False, "SIMPLIFY=0")
         result = parity(model, tmp, m, images, bs, simplified, note)
     result.onnx = out.name

@@ -20,9 +20,7 @@ def _pth2onnx(m: manifest.Manifest, argv: list[str]) -> None:
     from common.cli import PARITY_PHOTOS
 
     form = m.pth2onnx_args
-    p = argparse.ArgumentParser(
-        prog="pth2onnx.py", description=f"Export {m.title} to ONNX (opset {m.opset})."
-    )
+    p = argparse.ArgumentParser(prog="pth2onnx.py", description=f"Export {m.title} to ONNX (opset {m.opset}).")
     if form[0].startswith("--"):
         p.add_argument("--pth", required=True, help="the checkpoint")
         p.add_argument("--onnx", default=m.onnx_name(1), help="the ONNX file to write")
@@ -38,9 +36,7 @@ def _pth2onnx(m: manifest.Manifest, argv: list[str]) -> None:
         out = a.onnx or m.onnx_name(bs)
     else:
         p.add_argument("pth", help="the checkpoint")
-        p.add_argument(
-            "rest", nargs="*", help="[config.yaml] output.onnx (a pycls yaml is accepted and unused)"
-        )
+        p.add_argument("rest", nargs="*", help="[config.yaml] output.onnx (a pycls yaml is accepted and unused)")
         p.add_argument("--bs", type=int, default=1, help="batch size (static-batch models only)")
         a = p.parse_args(argv)
         if len(a.rest) > 2:
@@ -66,9 +62,7 @@ def _preprocess(m: manifest.Manifest, argv: list[str]) -> None:
     p = argparse.ArgumentParser(prog="preprocess.py", description=f"Preprocess images for {m.title}.")
     p.add_argument("paths", nargs="*", help="[model name] <src_dir> <dst_dir> (the model name is optional)")
     p.add_argument("-s", "--src", "--src_path", "--src-path", dest="src", help="image folder")
-    p.add_argument(
-        "-d", "--dst", "--save_path", "--save-path", dest="dst", help="output folder for .bin files"
-    )
+    p.add_argument("-d", "--dst", "--save_path", "--save-path", dest="dst", help="output folder for .bin files")
     a = p.parse_args(argv)
     paths = a.paths[-2:] if len(a.paths) >= 2 else a.paths
     if len(a.paths) > 3:
@@ -78,9 +72,7 @@ def _preprocess(m: manifest.Manifest, argv: list[str]) -> None:
     if not src or not dst:
         p.error("expected: preprocess.py [model] <src_dir> <dst_dir>  (or -s <src_dir> -d <dst_dir>)")
     n = preprocess.run(Path(src), Path(dst), m.preprocess)
-    print(
-        f"{dst}: {n} new .bin files ({m.preprocess.crop}x{m.preprocess.crop}, {m.preprocess.channel_order})"
-    )
+    print(f"{dst}: {n} new .bin files ({m.preprocess.crop}x{m.preprocess.crop}, {m.preprocess.channel_order})")
 
 
 def _gen_dataset_info(m: manifest.Manifest, argv: list[str]) -> None:

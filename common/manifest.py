@@ -127,12 +127,8 @@ def parse(path: Path, model_dir: Path) -> Manifest:
     rows = []
     for row in t.get("throughput", []):
         if len(row.get("bs", [])) != len(row.get("fps", [])):
-            raise BundleError(
-                f"{path}: a [[throughput]] row has {len(row['bs'])} bs but {len(row['fps'])} fps"
-            )
-        rows.append(
-            Throughput(row["device"], row.get("note", ""), dict(zip(row["bs"], row["fps"], strict=True)))
-        )
+            raise BundleError(f"{path}: a [[throughput]] row has {len(row['bs'])} bs but {len(row['fps'])} fps")
+        rows.append(Throughput(row["device"], row.get("note", ""), dict(zip(row["bs"], row["fps"], strict=True))))
     shape = tuple(g("input.shape", list))
     if len(shape) != 3 or shape[0] != 3 or shape[1] != pre.crop or shape[2] != pre.crop:
         raise BundleError(f"{path}: input.shape {list(shape)} does not match preprocess.crop {pre.crop}")

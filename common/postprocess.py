@@ -35,8 +35,7 @@ class Accuracy:
             {"key": "Number of classes", "value": str(self.classes)},
         ]
         value += [
-            {"key": f"Top{k + 1} accuracy", "value": f"{round(acc * 100, 2)}%"}
-            for k, acc in enumerate(self.topk)
+            {"key": f"Top{k + 1} accuracy", "value": f"{round(acc * 100, 2)}%"} for k, acc in enumerate(self.topk)
         ]
         return {"title": "Overall statistical evaluation", "value": value}
 

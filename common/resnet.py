@@ -13,9 +13,7 @@ from torch import Tensor, nn
 RESNET50_LAYERS = (3, 4, 6, 3)
 
 
-def conv_bn(
-    in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: int = 1
-) -> tuple[nn.Conv2d, nn.BatchNorm2d]:
+def conv_bn(in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: int = 1) -> tuple[nn.Conv2d, nn.BatchNorm2d]:
     """A bias-free conv with symmetric padding and its BatchNorm (eps 1e-5)."""
     conv = nn.Conv2d(in_ch, out_ch, kernel, stride, kernel // 2, groups=groups, bias=False)
     return conv, nn.BatchNorm2d(out_ch)

@@ -101,9 +101,7 @@ def infer(
     pending = []
     with (
         ThreadPoolExecutor(max_workers=2) as writer,
-        bar(
-            total=len(inputs), initial=len(inputs) - len(todo), desc="infer", unit="img", enable=progress
-        ) as pb,
+        bar(total=len(inputs), initial=len(inputs) - len(todo), desc="infer", unit="img", enable=progress) as pb,
     ):
         for n, (paths, x) in enumerate(_prefetch(batches, input_shape)):
             real = len(paths)

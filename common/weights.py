@@ -190,9 +190,7 @@ def _finish(spec: WeightsSpec, part: Path, target: Path, source: str, verify: bo
         problem = f"md5 mismatch for {spec.file} from {source}: expected {spec.md5}, got {digest}"
     if problem:
         os.replace(part, bad)
-        raise WeightsError(
-            f"{problem} (the bytes are kept in {bad}; delete it and re-run, or try another mirror)"
-        )
+        raise WeightsError(f"{problem} (the bytes are kept in {bad}; delete it and re-run, or try another mirror)")
     os.replace(part, target)
     if digest:
         _sidecar(target).write_text(json.dumps({**_stamp(target), "md5": digest}) + "\n")
@@ -252,9 +250,7 @@ def _content_range_start(value: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _fetch_once(
-    session: requests.Session, spec: WeightsSpec, url: str, part: Path, timeout: float, progress: bool
-):
+def _fetch_once(session: requests.Session, spec: WeightsSpec, url: str, part: Path, timeout: float, progress: bool):
     """One GET into ``part`` (resuming it). Returns when the body is complete; raises _Retry/_NextMirror."""
     have = part.stat().st_size if part.exists() else 0
     if spec.size is not None and have > spec.size:
@@ -309,9 +305,7 @@ def _fetch_once(
             raise _Retry(f"connection dropped mid-download ({have + got} of {have + length} bytes)")
 
 
-def _download(
-    spec: WeightsSpec, url: str, part: Path, timeout: float, retries: int, backoff: float, progress: bool
-):
+def _download(spec: WeightsSpec, url: str, part: Path, timeout: float, retries: int, backoff: float, progress: bool):
     """Fetch ``url`` into ``part`` with bounded retries; raises _NextMirror with the last reason."""
     with requests.Session() as session:
         for attempt in range(retries + 1):
@@ -401,9 +395,7 @@ def read_checksums(checksums_file: Path) -> list[tuple[str, str]]:
             continue
         m = re.match(r"^([0-9a-fA-F]{32}) [ *](\S.*)$", line.rstrip())
         if not m:
-            raise WeightsError(
-                f"{checksums_file}:{n}: malformed line (want '<md5>  <file>'): {line.strip()!r}"
-            )
+            raise WeightsError(f"{checksums_file}:{n}: malformed line (want '<md5>  <file>'): {line.strip()!r}")
         pairs.append((m.group(1).lower(), m.group(2)))
     return pairs
 

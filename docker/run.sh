@@ -43,9 +43,16 @@ case "${kind}" in
         ;;
     *) echo "KIND=${kind}: expected ascend or cpu" >&2; exit 2 ;;
 esac
-if [ -n "${DATASET:-}" ]; then
+if [ -n "${DATASET:-}" ] && [ "${DATASET}" != sample ]; then
     dataset="$(cd "${DATASET}" && pwd)" || { echo "DATASET=${DATASET}: no such folder" >&2; exit 2; }
     argv+=(-v "${dataset}:${dataset}:ro" -e "DATASET=${dataset}")
+    labels="${LABELS:-$(dirname "${dataset}")/val_label.txt}"
+    if [ -f "${labels}" ]; then
+        labels="$(realpath -- "${labels}")"
+        argv+=(-v "${labels}:${labels}:ro" -e "LABELS=${labels}")
+    fi
+elif [ "${DATASET:-}" = sample ]; then
+    argv+=(-e DATASET=sample)
 fi
 if [ -n "${WORK:-}" ]; then
     work="$(realpath -m -- "${WORK}")"

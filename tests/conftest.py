@@ -41,8 +41,9 @@ def synth(tmp_path_factory):
 def run_step(step: str, env: dict, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
     """Run ``python -m common <step>`` the way the Makefile does."""
     full = {**os.environ, "PYTHONPATH": str(ROOT), "PROGRESS": "0", **{k: str(v) for k, v in env.items()}}
-    proc = subprocess.run([sys.executable, "-m", "common", step], cwd=cwd, env=full, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "common", step], cwd=cwd, env=full, capture_output=True, text=True, timeout=600
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"{step} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -57,9 +58,19 @@ def pipeline(tmp_path_factory, synth):
 
     def get(name: str, bs: int = 16):
         if name not in done:
-            env = {"MODEL": name, "BS": bs, "WORK": base / name, "DATASET": "sample", "SAMPLE_DIR": base / "sample",
-                   "WEIGHTS": synth(name), "VERIFY": "0", "BACKEND": "onnx", "PERF_BS": "1 2", "PERF_SECONDS": "0.2",
-                   "WEIGHTS_DIR": base / "weights"}
+            env = {
+                "MODEL": name,
+                "BS": bs,
+                "WORK": base / name,
+                "DATASET": "sample",
+                "SAMPLE_DIR": base / "sample",
+                "WEIGHTS": synth(name),
+                "VERIFY": "0",
+                "BACKEND": "onnx",
+                "PERF_BS": "1 2",
+                "PERF_SECONDS": "0.2",
+                "WEIGHTS_DIR": base / "weights",
+            }
             done[name] = (env, base / name, run_step("all", env))
         return done[name]
 

@@ -27,16 +27,32 @@ def _optimizer(n: int) -> dict:
 
 
 def state_dict(name: str, seed: int = 0) -> OrderedDict:
-    """A fresh model's state_dict with seeded random weights (BN statistics kept sane)."""
+    """A fresh model's state_dict with seeded random weights whose BN statistics are calibrated on the
+    real photos, so that the output depends on the input (plain random init gives near-constant
+    logits for deep nets, which would make any parity check vacuous)."""
+    from common import preprocess, sample
+
     torch.manual_seed(seed)
-    model = build(manifest.load(name).model_dir)
+    m = manifest.load(name)
+    model = build(m.model_dir)
     for mod in model.modules():
-        if isinstance(mod, torch.nn.BatchNorm2d):
-            mod.running_mean.uniform_(-0.1, 0.1)
-            mod.running_var.uniform_(0.5, 1.5)
+        if isinstance(mod, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(mod.weight, mode="fan_in", nonlinearity="relu")
+        elif isinstance(mod, torch.nn.BatchNorm2d):
+            mod.reset_running_stats()
+            mod.momentum = None  # cumulative average over the calibration pass
             mod.weight.data.uniform_(0.5, 1.5)
             mod.bias.data.uniform_(-0.1, 0.1)
-    return OrderedDict((k, v.clone()) for k, v in model.state_dict().items())
+    photos = sample.skimage_data()
+    x = torch.stack([torch.from_numpy(preprocess.transform(photos / p, m.preprocess)) for p in sorted(sample.PHOTOS)])
+    model.train()
+    with torch.no_grad():
+        model(x)
+    for mod in model.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.momentum = 0.1
+            mod.num_batches_tracked.zero_()
+    return OrderedDict((k, v.clone()) for k, v in model.eval().state_dict().items())
 
 
 def make(name: str, path: Path, seed: int = 0) -> Path:
@@ -51,11 +67,27 @@ def make(name: str, path: Path, seed: int = 0) -> Path:
     elif name == "efficientnet-b3":
         torch.save({"epoch": 99, "model_state": sd, "optimizer_state": _optimizer(len(sd)), "cfg": PYCLS_CFG}, path)
     elif name == "moco-v2":
-        torch.save({"epoch": 100, "arch": "resnet50", "state_dict": module, "best_acc1": torch.tensor(67.589),
-                    "optimizer": _optimizer(2)}, path)
+        torch.save(
+            {
+                "epoch": 100,
+                "arch": "resnet50",
+                "state_dict": module,
+                "best_acc1": torch.tensor(67.589),
+                "optimizer": _optimizer(2),
+            },
+            path,
+        )
     elif name == "sk-resnet50":
-        torch.save({"epoch": 100, "state_dict": module, "acc": torch.tensor(77.538),
-                    "best_acc": torch.tensor(77.538), "optimizer": _optimizer(len(sd))}, path)
+        torch.save(
+            {
+                "epoch": 100,
+                "state_dict": module,
+                "acc": torch.tensor(77.538),
+                "best_acc": torch.tensor(77.538),
+                "optimizer": _optimizer(len(sd)),
+            },
+            path,
+        )
     else:
         torch.save(sd, path)
     return path

@@ -39,8 +39,15 @@ def test_guide_command_line_is_deterministic(tmp_path):
     (tmp_path / "prep_dataset").mkdir()
     for i in (3, 1, 2):
         (tmp_path / "prep_dataset" / f"ILSVRC2012_val_{i:08d}.bin").write_bytes(b"")
-    cmd = [sys.executable, str(ROOT / "models/inceptionresnetv2/gen_dataset_info.py"), "bin", "./prep_dataset",
-           "./inceptionresnetv2.info", "299", "299"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "models/inceptionresnetv2/gen_dataset_info.py"),
+        "bin",
+        "./prep_dataset",
+        "./inceptionresnetv2.info",
+        "299",
+        "299",
+    ]
     subprocess.run(cmd, cwd=tmp_path, check=True, capture_output=True)
     first = (tmp_path / "inceptionresnetv2.info").read_text()
     subprocess.run(cmd, cwd=tmp_path, check=True, capture_output=True)

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -71,8 +70,9 @@ def test_sk_resnet50_flag_form(synth, tmp_path):
     assert proc.returncode == 0, proc.stderr
     parity = json.loads((tmp_path / "sk_resnet50.parity.json").read_text())
     assert parity["top1_agree"] == 7
-    bad = subprocess.run([sys.executable, str(script), "--pth", str(tmp_path / "absent.pth")], env=ENV,
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, str(script), "--pth", str(tmp_path / "absent.pth")], env=ENV, capture_output=True, text=True
+    )
     assert bad.returncode == 2 and "no such file" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -80,8 +80,13 @@ def test_sk_resnet50_preprocess_flag_form(photos, tmp_path):
     (tmp_path / "imagenet" / "val").mkdir(parents=True)
     (tmp_path / "imagenet" / "val" / "horse.png").write_bytes((photos / "horse.png").read_bytes())
     script = ROOT / "models" / "sk-resnet50" / "preprocess.py"
-    subprocess.run([sys.executable, str(script), "-s", "imagenet/val", "-d", "prep_data"], cwd=tmp_path, env=ENV,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(script), "-s", "imagenet/val", "-d", "prep_data"],
+        cwd=tmp_path,
+        env=ENV,
+        check=True,
+        capture_output=True,
+    )
     assert (tmp_path / "prep_data" / "horse.bin").stat().st_size == 3 * 224 * 224 * 4
 
 
@@ -90,14 +95,25 @@ def test_guide_preprocess_with_model_name_first(photos, tmp_path):
     (tmp_path / "val").mkdir()
     (tmp_path / "val" / "coffee.png").write_bytes((photos / "coffee.png").read_bytes())
     script = ROOT / "models" / "inceptionresnetv2" / "preprocess.py"
-    subprocess.run([sys.executable, str(script), "inceptionresnetv2", "val", "prep_dataset"], cwd=tmp_path,
-                   env=ENV, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(script), "inceptionresnetv2", "val", "prep_dataset"],
+        cwd=tmp_path,
+        env=ENV,
+        check=True,
+        capture_output=True,
+    )
     assert (tmp_path / "prep_dataset" / "coffee.bin").stat().st_size == 3 * 299 * 299 * 4
 
 
 def test_models_lists_every_manifest_with_counted_gmac():
-    proc = subprocess.run([sys.executable, "-m", "common", "models"], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "common", "models"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+    )
     for name in manifest.names():
         m = manifest.load(name)
         assert re.search(rf"\| {re.escape(name)}.* \| {m.classes} \| {m.parameters:,} \|", proc.stdout), name

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from pathlib import Path
 
 import onnx
 import pytest
@@ -31,8 +33,16 @@ def test_all_writes_result_perf_report(name, pipeline):
     assert "## Accuracy" in report and "## ONNX parity" in report and "## Checksums" in report
     assert len(list((run / "outputs").glob("*_0.txt"))) == 9
     summary = json.loads((run / "outputs_summary.json").read_text())
-    for key in ("filesinfo", "args", "NPU_compute_time", "H2D_latency", "D2H_latency", "throughput",
-                "npu_compute_time_list", "pid"):
+    for key in (
+        "filesinfo",
+        "args",
+        "NPU_compute_time",
+        "H2D_latency",
+        "D2H_latency",
+        "throughput",
+        "npu_compute_time_list",
+        "pid",
+    ):
         assert key in summary
 
 
@@ -86,8 +96,7 @@ def test_interrupted_infer_resumes(pipeline):
 
 
 def test_missing_dataset_is_one_clear_line(tmp_path):
-    proc = run_step("preprocess", {"MODEL": "sk-resnet50", "WORK": tmp_path, "DATASET": tmp_path / "nope"},
-                    check=False)
+    proc = run_step("preprocess", {"MODEL": "sk-resnet50", "WORK": tmp_path, "DATASET": tmp_path / "nope"}, check=False)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "DATASET=sample" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -115,8 +124,13 @@ def test_om_backend_through_the_stand_ins_matches_onnxruntime(name, pipeline):
     """BACKEND=om with the ATC / npu-smi / ais_bench stand-ins on PATH: same result.json as ONNX Runtime."""
     env, work, _ = pipeline(name)
     fakes = ROOT / "tests" / "fakes"
-    om_env = {**env, "BACKEND": "om", "PERF_LOOP": "2", "PATH": f"{fakes / 'bin'}{os.pathsep}{os.environ['PATH']}",
-              "PYTHONPATH": f"{ROOT}{os.pathsep}{fakes}"}
+    om_env = {
+        **env,
+        "BACKEND": "om",
+        "PERF_LOOP": "2",
+        "PATH": os.pathsep.join([str(fakes / "bin"), str(Path(sys.executable).parent), os.environ["PATH"]]),
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{fakes}",
+    }
     proc = run_step("all", om_env)
     m = manifest.load(name)
     assert (work / "om" / f"{m.om_name(16)}.om").is_file(), proc.stdout

@@ -38,8 +38,12 @@ def test_result_json_exact_format_with_1001_shift(tmp_path):
     # 1001-wide outputs: row 0 is background, so label L is column L+1.
     # images 1-6: column L+1 ranked 1st; 7: 2nd; 8: 4th; 9: 2nd; 10: absent from the top 5
     ranked = {i: [i + 1, 900, 901, 902, 903] for i in range(1, 7)}
-    ranked |= {7: [900, 8, 901, 902, 903], 8: [900, 901, 902, 9, 903], 9: [900, 10, 901, 902, 903],
-               10: [900, 901, 902, 903, 904]}
+    ranked |= {
+        7: [900, 8, 901, 902, 903],
+        8: [900, 901, 902, 9, 903],
+        9: [900, 10, 901, 902, 903],
+        10: [900, 901, 902, 903, 904],
+    }
     rows = {f"ILSVRC2012_val_{i:08d}": _onehot(1001, hot) for i, hot in ranked.items()}
     _write(tmp_path / "out", rows)
     labels = tmp_path / "val_label.txt"
@@ -116,8 +120,14 @@ def test_empty_results_folder(tmp_path):
 def test_guide_script_command_line(tmp_path):
     _write(tmp_path / "result" / "dumpOutput_device0", {"x": _onehot(1000, [2, 3])})
     (tmp_path / "val_label.txt").write_text("x.JPEG 3\n")
-    cmd = [sys.executable, str(ROOT / "models/sk-resnet50/postprocess.py"), "result/dumpOutput_device0/",
-           "val_label.txt", "./", "result.json"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "models/sk-resnet50/postprocess.py"),
+        "result/dumpOutput_device0/",
+        "val_label.txt",
+        "./",
+        "result.json",
+    ]
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     result = json.loads((tmp_path / "result.json").read_text())

@@ -50,7 +50,7 @@ def _odd_images(photos: Path, folder: Path) -> dict[str, Image.Image]:
     rgba.putalpha(128)
     rgba.save(folder / "alpha.png")
     base.save(folder / "png_named.JPEG", "PNG")  # PNG bytes behind a .JPEG name, as in ImageNet
-    Image.fromarray((np.arange(400 * 300, dtype=np.uint16).reshape(300, 400) * 3)).save(folder / "deep16.png")
+    Image.fromarray(np.arange(400 * 300, dtype=np.uint16).reshape(300, 400) * 3).save(folder / "deep16.png")
     base.convert("LA").save(folder / "gray_alpha.png")
     return {p.stem: Image.open(p) for p in folder.iterdir()}
 

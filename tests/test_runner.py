@@ -17,11 +17,20 @@ SHAPE = (3, 8, 8)
 
 
 def _tiny_onnx(path: Path, static: int | None) -> Path:
-    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
-                                torch.nn.Linear(4, 10)).eval()
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 10)
+    ).eval()
     axes = None if static else {"image": {0: "-1"}, "class": {0: "-1"}}
-    torch.onnx.export(model, (torch.zeros(static or 1, *SHAPE),), str(path), opset_version=11, dynamo=False,
-                      input_names=["image"], output_names=["class"], dynamic_axes=axes)
+    torch.onnx.export(
+        model,
+        (torch.zeros(static or 1, *SHAPE),),
+        str(path),
+        opset_version=11,
+        dynamo=False,
+        input_names=["image"],
+        output_names=["class"],
+        dynamic_axes=axes,
+    )
     return path
 
 

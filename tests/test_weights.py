@@ -241,9 +241,7 @@ print(md5sum(p))
 def test_two_processes_same_file(server, tmp_path):
     url = server.add("/w.pth", DATA, "trickle", "trickle")
     cmd = [sys.executable, "-c", CHILD, DATA_MD5, url, str(tmp_path)]
-    procs = [
-        subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)
-    ]
+    procs = [subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     outs = [p.communicate(timeout=15) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     assert [o[0].decode().strip() for o in outs] == [DATA_MD5, DATA_MD5]
@@ -259,11 +257,7 @@ def test_given_path(tmp_path, capsys):
     assert ensure(spec(), tmp_path / "w", given=good) == good
     with pytest.raises(WeightsError) as e:
         ensure(spec(), tmp_path / "w", given=bad)
-    assert (
-        str(bad) in str(e.value)
-        and DATA_MD5 in str(e.value)
-        and hashlib.md5(b"nope").hexdigest() in str(e.value)
-    )
+    assert str(bad) in str(e.value) and DATA_MD5 in str(e.value) and hashlib.md5(b"nope").hexdigest() in str(e.value)
     with pytest.raises(WeightsError, match="no such file"):
         ensure(spec(), tmp_path / "w", given=tmp_path / "missing.pth")
     assert ensure(spec(), tmp_path / "w", given=bad, verify=False) == bad
@@ -318,9 +312,7 @@ def test_from_table_all_manifests():
 
 def test_checksums_file_matches_manifests():
     lines = [
-        line
-        for line in (ROOT / "checksums.md5").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
+        line for line in (ROOT / "checksums.md5").read_text().splitlines() if line.strip() and not line.startswith("#")
     ]
     listed = {(m.group(2), m.group(1)) for m in (re.match(r"([0-9a-f]{32})  (\S+)$", x) for x in lines)}
     assert len(listed) == len(lines)

@@ -59,6 +59,4 @@ def open_backend(name: str, model_path, device: str = "0", **kwargs) -> Backend:
         from common.backends.ais_bench import AisBenchBackend
 
         return AisBenchBackend(model_path, device=device, **kwargs)
-    raise BundleError(
-        f"BACKEND={name} cannot be opened as a session (the benchmark tool runs whole datasets)"
-    )
+    raise BundleError(f"BACKEND={name} cannot be opened as a session (the benchmark tool runs whole datasets)")

@@ -41,9 +41,7 @@ class OrtBackend:
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=providers(device))
         except Exception as exc:  # noqa: BLE001 - ORT raises several unrelated types for a bad file
-            raise BundleError(
-                f"{path}: ONNX Runtime cannot load it ({str(exc).splitlines()[0][:200]})"
-            ) from None
+            raise BundleError(f"{path}: ONNX Runtime cannot load it ({str(exc).splitlines()[0][:200]})") from None
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         self.batch = inp.shape[0] if isinstance(inp.shape[0], int) else None

@@ -1,4 +1,5 @@
-"""ResNet-50 family (MoCo-v2, SK-ResNet50): key layout, size, compute, clean dynamic-batch ONNX export."""
+"""The four architectures: exact checkpoint key layout, size, compute; the shared ResNet skeleton and a clean
+SK-ResNet50 dynamic-batch ONNX export; EfficientNet-B3 details."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from common.flops import count_macs
 from common.resnet import Bottleneck, ResNet
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ("moco-v2", "sk-resnet50")
+MODELS = ("inceptionresnetv2", "efficientnet-b3", "moco-v2", "sk-resnet50")
 KEY_LINE = re.compile(r"^(\S+) \(([\d, ]*)\)$")
 
 
@@ -37,6 +38,10 @@ def read_keys(name: str) -> dict[str, tuple[int, ...]]:
 
 def manifest(name: str) -> dict:
     return tomllib.loads((ROOT / "manifests" / f"{name}.toml").read_text())
+
+
+def input_shape(name: str) -> tuple[int, int, int]:
+    return tuple(manifest(name)["input"]["shape"])
 
 
 @cache
@@ -73,15 +78,21 @@ def test_parameter_count(name: str) -> None:
 @pytest.mark.parametrize("name", MODELS)
 def test_forward_shape(name: str) -> None:
     with torch.no_grad():
-        out = model(name)(torch.randn(2, 3, 224, 224))
-    assert out.shape == (2, 1000)
+        out = model(name)(torch.randn(2, *input_shape(name)))
+    assert out.shape == (2, manifest(name)["classes"])
     assert torch.isfinite(out).all()
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_macs_match_published(name: str) -> None:
-    macs = count_macs(model(name), (3, 224, 224))
+    macs = count_macs(model(name), input_shape(name))
     assert macs == pytest.approx(manifest(name)["architecture"]["macs"], rel=0.03)
+
+
+def test_effnet_first_stage_has_no_expansion_and_se_uses_input_width() -> None:
+    sd = model("efficientnet-b3").state_dict()
+    assert not any(k.startswith("s1.") and ".exp" in k for k in sd)
+    assert sd["s2.b1.se.f_ex.0.weight"].shape == (6, 144, 1, 1)  # round(0.25 * 24), not of 144
 
 
 def test_both_share_the_skeleton() -> None:
