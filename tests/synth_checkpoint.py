@@ -29,8 +29,11 @@ def _optimizer(n: int) -> dict:
 def state_dict(name: str, seed: int = 0) -> OrderedDict:
     """A fresh model's state_dict with seeded random weights whose BN statistics are calibrated on the
     real photos, so that the output depends on the input (plain random init gives near-constant
-    logits for deep nets, which would make any parity check vacuous)."""
+    logits for deep nets, which would make any parity check vacuous). Calibrating on every photo the
+    parity check uses keeps activations in a trained network's range (an uncalibrated outlier image
+    drove EfficientNet-B3 logits to ~50, where ONNX Runtime's fused kernels drift by 0.1)."""
     from common import preprocess, sample
+    from common.cli import PARITY_PHOTOS
 
     torch.manual_seed(seed)
     m = manifest.load(name)
@@ -44,7 +47,7 @@ def state_dict(name: str, seed: int = 0) -> OrderedDict:
             mod.weight.data.uniform_(0.5, 1.5)
             mod.bias.data.uniform_(-0.1, 0.1)
     photos = sample.skimage_data()
-    x = torch.stack([torch.from_numpy(preprocess.transform(photos / p, m.preprocess)) for p in sorted(sample.PHOTOS)])
+    x = torch.stack([torch.from_numpy(preprocess.transform(photos / p, m.preprocess)) for p in PARITY_PHOTOS])
     model.train()
     with torch.no_grad():
         model(x)

@@ -118,3 +118,41 @@ def test_models_lists_every_manifest_with_counted_gmac():
         m = manifest.load(name)
         assert re.search(rf"\| {re.escape(name)}.* \| {m.classes} \| {m.parameters:,} \|", proc.stdout), name
     assert "80.17 / 95.234" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "argv", "out", "bs"),
+    [
+        (
+            "efficientnet-b3",
+            ["EN-B3_dds_8gpu.pyth", "EN-B3_dds_8gpu.yaml", "efficientnetB3.onnx"],
+            "efficientnetB3.onnx",
+            1,
+        ),
+        ("efficientnet-b3", ["EN-B3_dds_8gpu.pyth", "efficientnetB3.onnx"], "efficientnetB3.onnx", 1),
+        ("moco-v2", ["16", "model_lincls_best.pth.tar"], "moco-v2-bs16.onnx", 16),
+        ("sk-resnet50", ["--pth", "sk_resnet50.pth.tar"], "sk_resnet50.onnx", 1),
+        ("inceptionresnetv2", ["inceptionresnetv2-520b38e4.pth", "irv2.onnx"], "irv2.onnx", 1),
+    ],
+)
+def test_pth2onnx_command_line_forms(name, argv, out, bs, monkeypatch, tmp_path):
+    """Each guide's pth2onnx form maps to the right checkpoint, output file and batch size."""
+    from common import checkpoint, export, guide, weights
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / argv[1 if name == "moco-v2" else (1 if argv[0] == "--pth" else 0)]).write_bytes(b"x")
+    seen = {}
+    monkeypatch.setattr(weights, "ensure", lambda spec, wdir, given, verify, progress: given)
+    monkeypatch.setattr(checkpoint, "load_model", lambda m, path, **kw: seen.setdefault("ckpt", path.name))
+
+    def fake_convert(model, m, path, batch, images):
+        seen.update(out=path.name, bs=batch)
+        return export.Parity(path.name, sorted(images), batch, 0.0, 1.0, 7, 7, 1.0, True, "", 11, ["cpu"])
+
+    monkeypatch.setattr(export, "convert", fake_convert)
+    guide.SCRIPTS["pth2onnx"](manifest.load(name), argv)
+    assert seen == {
+        "ckpt": argv[1] if name == "moco-v2" else argv[1 if argv[0] == "--pth" else 0],
+        "out": out,
+        "bs": bs,
+    }

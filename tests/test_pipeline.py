@@ -31,6 +31,7 @@ def test_all_writes_result_perf_report(name, pipeline):
     assert "published" in (run / "perf.md").read_text()
     report = (run / "report.md").read_text()
     assert "## Accuracy" in report and "## ONNX parity" in report and "## Checksums" in report
+    assert "what ran: ONNX Runtime" in report and "CPUExecutionProvider" in report
     assert len(list((run / "outputs").glob("*_0.txt"))) == 9
     summary = json.loads((run / "outputs_summary.json").read_text())
     for key in (
