@@ -35,6 +35,7 @@ VENV        ?= .venv
 VENV_FLAGS  ?= $(if $(wildcard /usr/local/Ascend),--system-site-packages)
 CMD         ?= make MODEL=$(MODEL) BS=$(BS) all
 KIND        ?= ascend
+DOCKER_ARGS ?=
 
 GUIDE_MODELS := inceptionresnetv2 efficientnet-b3 moco-v2 sk-resnet50
 ifeq ($(strip $(VENV)),)
@@ -97,6 +98,7 @@ help: ## this list
 	@echo "  WORK=$(WORK)   output folder of this model;  SAMPLE_DIR=$(SAMPLE_DIR)"
 	@echo "  PYTHON=$(PYTHON)  VENV=$(VENV)   interpreter and virtual environment (VENV= uses PYTHON as is)"
 	@echo "  VENV_FLAGS=$(VENV_FLAGS)   extra 'python -m venv' flags (--system-site-packages on Ascend hosts)"
+	@echo "  DOCKER_ARGS=$(DOCKER_ARGS)   extra docker build flags, e.g. --build-arg ORT_GPU=1 or --build-arg CANN_TAG=..."
 	@echo "  KIND=$(KIND)   docker image flavour: ascend (CANN) | cpu;  CMD=$(CMD)   command for docker-run"
 
 # ---- environment -------------------------------------------------------------------------------
@@ -144,7 +146,7 @@ bench: $(STAMP) ## speed benchmarks (ratios against baselines in the same proces
 	$(PY) bench/run.py
 
 docker-build: ## build the container: KIND=ascend (CANN base) or KIND=cpu (Python base, ONNX Runtime)
-	docker build -f docker/Dockerfile.$(KIND) -t modelzoo-bundle:$(KIND) .
+	docker build $(DOCKER_ARGS) -f docker/Dockerfile.$(KIND) -t modelzoo-bundle:$(KIND) .
 
 docker-run: ## run CMD in the container with the NPU, dataset (read-only) and work folder mounted
 	bash docker/run.sh

@@ -47,17 +47,21 @@ def write_info(mode: str, folder: str, out: Path, width: int | None = None, heig
     return len(lines)
 
 
-def read_info(path: Path) -> list[Path]:
-    """The .bin paths of an info file, in its order; bad lines are reported by file:line."""
-    paths = []
+def _rows(path: Path, what: str):
+    """(line number, fields, line) of each non-blank line; an unreadable file is one clear error."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise BundleError(f"{path}: cannot read the info file ({exc.strerror})") from None
+        raise BundleError(f"{path}: cannot read the {what} ({exc.strerror})") from None
     for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.split()
+        if line.strip():
+            yield n, line.split(), line.strip()
+
+
+def read_info(path: Path) -> list[Path]:
+    """The .bin paths of an info file, in its order; bad lines are reported by file:line."""
+    paths = []
+    for n, parts, line in _rows(path, "info file"):
         if len(parts) != 4 or not parts[0].isdigit():
             raise BundleError(f"{path}:{n}: expected '<index> <path> <width> <height>', got {line!r}")
         paths.append(Path(parts[1]))
@@ -69,16 +73,9 @@ def read_info(path: Path) -> list[Path]:
 def read_labels(path: Path) -> dict[str, int]:
     """``val_label.txt`` (``ILSVRC2012_val_00000001.JPEG 65``) as {image stem: 0-based label}."""
     labels: dict[str, int] = {}
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BundleError(f"{path}: cannot read the label file ({exc.strerror})") from None
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.split()
+    for n, parts, line in _rows(path, "label file"):
         if len(parts) != 2 or not parts[1].lstrip("-").isdigit() or int(parts[1]) < 0:
-            raise BundleError(f"{path}:{n}: expected '<image name> <label 0-999>', got {line.strip()!r}")
+            raise BundleError(f"{path}:{n}: expected '<image name> <label 0-999>', got {line!r}")
         labels[os.path.splitext(parts[0])[0]] = int(parts[1])
     if not labels:
         raise BundleError(f"{path}: the label file is empty")

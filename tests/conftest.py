@@ -11,6 +11,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE_MODELS = ("inceptionresnetv2", "efficientnet-b3", "moco-v2", "sk-resnet50")
+# the keys of ais_bench's summary JSON, which every backend writes
+SUMMARY_KEYS = {
+    "filesinfo",
+    "args",
+    "NPU_compute_time",
+    "H2D_latency",
+    "D2H_latency",
+    "throughput",
+    "npu_compute_time_list",
+    "pid",
+}
 
 
 @pytest.fixture(scope="session")

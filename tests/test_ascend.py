@@ -17,21 +17,10 @@ import pytest
 from common import ascend, atc, manifest, npu, outputs, runner
 from common.backends.onnxruntime import OrtBackend
 from common.errors import BundleError
+from tests.conftest import GUIDE_MODELS, ROOT, SUMMARY_KEYS
 
-ROOT = Path(__file__).resolve().parent.parent
 FAKES = ROOT / "tests" / "fakes"
 PYBIN = str(Path(sys.executable).parent)
-GUIDE_MODELS = ["inceptionresnetv2", "efficientnet-b3", "moco-v2", "sk-resnet50"]
-SUMMARY_KEYS = {
-    "filesinfo",
-    "args",
-    "NPU_compute_time",
-    "H2D_latency",
-    "D2H_latency",
-    "throughput",
-    "npu_compute_time_list",
-    "pid",
-}
 
 
 @pytest.fixture
