@@ -29,6 +29,7 @@ SIMPLIFY    ?= 1
 PROGRESS    ?= 1
 SAMPLE_DIR  ?= work/sample
 WORK        ?= work/$(MODEL)
+RUN         ?=
 PYTHON      ?= python3.11
 VENV        ?= .venv
 # on an Ascend host the venv also sees CANN's and ais_bench's system-wide packages
@@ -51,11 +52,11 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 endif
 
 export MODEL BS DATASET LABELS WEIGHTS WEIGHTS_DIR VERIFY TRUST_CHECKPOINT BACKEND DEVICE OUTFMT PERF_BS \
-       PERF_SECONDS SOC DYNAMIC_BATCH LOG ATC_EXTRA SIMPLIFY PROGRESS SAMPLE_DIR WORK CMD KIND
+       PERF_SECONDS SOC DYNAMIC_BATCH LOG ATC_EXTRA SIMPLIFY PROGRESS SAMPLE_DIR WORK RUN CMD KIND
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export PYTHONDONTWRITEBYTECODE := 1
 
-STEPS := weights onnx om preprocess info infer postprocess perf report all show package
+STEPS := weights onnx om preprocess info infer postprocess perf report all show package compare
 
 .PHONY: help models demo test lint bench verify sample package clean venv docker-build docker-run $(STEPS)
 
@@ -75,6 +76,7 @@ help: ## this list
 	@echo "  report         report.md + run.json: accuracy vs published, parity, perf, versions, checksums"
 	@echo "  all            weights onnx [om] preprocess info infer postprocess perf report"
 	@echo "  show           print a run's per-image top-5, result.json and perf table"
+	@echo "  compare        every finished run of MODEL (torch / onnx / om, any BS or host) in one table: compare.md"
 	@echo "  package        a travelling copy of models/\$$MODEL (manifest + common/ + LICENSE) in \$$WORK/package"
 	@echo "  (MODEL=all runs a target for the four guide models: $(GUIDE_MODELS))"
 	@echo
@@ -87,7 +89,7 @@ help: ## this list
 	@echo "  WEIGHTS_DIR=$(WEIGHTS_DIR)   shared weights cache (default ~/.cache/modelzoo-bundle/weights)"
 	@echo "  VERIFY=$(VERIFY)   0 skips the md5 check (loudly)"
 	@echo "  TRUST_CHECKPOINT=$(TRUST_CHECKPOINT)   1 allows unsafe unpickling, only after the md5 matched"
-	@echo "  BACKEND=$(BACKEND)   auto | onnx (ONNX Runtime, CUDA then CPU) | om (ais_bench) | benchmark (legacy tool)"
+	@echo "  BACKEND=$(BACKEND)   auto | onnx (ONNX Runtime, CUDA then CPU) | om (ais_bench) | benchmark (legacy tool) | torch (the checkpoint in PyTorch)"
 	@echo "  DEVICE=$(DEVICE)   NPU/GPU id; a list 0,1 shards the dataset over NPUs"
 	@echo "  OUTFMT=$(OUTFMT)   TXT | BIN | NPY per-sample outputs"
 	@echo "  PERF_BS=$(PERF_BS)   batch sizes of the throughput sweep; PERF_SECONDS=$(PERF_SECONDS) min time per bs"
@@ -96,6 +98,7 @@ help: ## this list
 	@echo "  LOG=$(LOG)   ATC --log level;  ATC_EXTRA=$(ATC_EXTRA)   extra ATC flags"
 	@echo "  SIMPLIFY=$(SIMPLIFY)   0 skips onnx-simplifier;  PROGRESS=$(PROGRESS)   0 hides progress bars"
 	@echo "  WORK=$(WORK)   output folder of this model;  SAMPLE_DIR=$(SAMPLE_DIR)"
+	@echo "  RUN=$(RUN)   name of the run folder in WORK (default <backend>-bs<BS>), e.g. RUN=310p-om-bs16"
 	@echo "  PYTHON=$(PYTHON)  VENV=$(VENV)   interpreter and virtual environment (VENV= uses PYTHON as is)"
 	@echo "  VENV_FLAGS=$(VENV_FLAGS)   extra 'python -m venv' flags (--system-site-packages on Ascend hosts)"
 	@echo "  DOCKER_ARGS=$(DOCKER_ARGS)   extra docker build flags, e.g. --build-arg ORT_GPU=1 or --build-arg CANN_TAG=..."

@@ -160,16 +160,35 @@ def info_step(cfg: Config) -> Path:
 
 # ---------------------------------------------------------------- infer
 def model_file(cfg: Config, bs: int | None = None) -> Path:
-    """The file the backend runs: the ONNX for ONNX Runtime, the OM otherwise."""
+    """The file the backend runs: the checkpoint for PyTorch, the ONNX for ONNX Runtime, else the OM."""
     bs = bs or cfg.bs
+    if cfg.backend == "torch":
+        return weights_step(cfg)[0]
     if cfg.backend == "onnx":
         return onnx_step(cfg, bs, quiet=True)
     return om_step(cfg, bs)
 
 
+_TORCH_MODELS: dict[str, object] = {}
+
+
+def session(cfg: Config, bs: int | None = None):
+    """An in-process backend (ONNX Runtime or PyTorch) able to run batches of ``bs``."""
+    from common.backends import open_backend
+
+    if cfg.backend != "torch":
+        return open_backend(cfg.backend, model_file(cfg, bs), device=cfg.device)
+    from common import checkpoint
+    from common.backends.pytorch import TorchBackend
+
+    if cfg.model.name not in _TORCH_MODELS:
+        path, verified = weights_step(cfg)
+        _TORCH_MODELS[cfg.model.name] = checkpoint.load_model(cfg.model, path, trust=cfg.trust, md5_verified=verified)
+    return TorchBackend(_TORCH_MODELS[cfg.model.name], cfg.model.input_name, cfg.device)
+
+
 def infer_step(cfg: Config) -> dict:
     from common import dataset_info, runner
-    from common.backends import open_backend
     from common.weights import cached_md5
 
     if not cfg.info_path.is_file():
@@ -189,8 +208,8 @@ def infer_step(cfg: Config) -> dict:
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     atomic.write_json(mark, stamp)
     shape = cfg.model.input_shape
-    if cfg.backend == "onnx":
-        backend = open_backend("onnx", path, device=cfg.device)
+    if cfg.backend in ("onnx", "torch"):
+        backend = session(cfg)
         summary = runner.infer(
             backend,
             inputs,
@@ -240,6 +259,8 @@ def postprocess_step(cfg: Config) -> Path:
         for stem, top in sorted(acc.predictions.items())
     ]
     atomic.write_text(cfg.run_dir / "predictions.txt", "\n".join(lines) + "\n")
+    top5 = {stem: [c - shift for c in top] for stem, top in acc.predictions.items()}
+    atomic.write_json(cfg.run_dir / "predictions.json", top5)
     say(f"postprocess: {path}: " + path.read_text())
     return path
 
@@ -247,12 +268,11 @@ def postprocess_step(cfg: Config) -> Path:
 # ---------------------------------------------------------------- perf
 def perf_step(cfg: Config) -> Path:
     from common import perf
-    from common.backends import open_backend
 
-    if cfg.backend == "onnx":
+    if cfg.backend in ("onnx", "torch"):
 
         def open_for(bs: int):
-            return open_backend("onnx", model_file(cfg, bs), device=cfg.device)
+            return session(cfg, bs)
 
         rows = perf.sweep(
             open_for,
@@ -266,9 +286,14 @@ def perf_step(cfg: Config) -> Path:
         from common import ascend
 
         rows, device = [], "Ascend NPU"
+        dev = cfg.device.split(",")[0]
         for bs in cfg.perf_bs:
-            loop = int(os.environ.get("PERF_LOOP") or 100)
-            got = ascend.perf_om(cfg.model, model_file(cfg, bs), bs, cfg.device.split(",")[0], loop=loop)
+            if cfg.backend == "benchmark":
+                got = ascend.perf_benchmark(model_file(cfg, bs), bs, dev)
+            else:
+                got = ascend.perf_om(
+                    cfg.model, model_file(cfg, bs), bs, dev, loop=int(os.environ.get("PERF_LOOP") or 100)
+                )
             rows.append(perf.row(bs, got["latency_ms"] or [1000.0 * bs / got["throughput"]], got["source"]))
             rows[-1].samples_per_s = got["throughput"]
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
@@ -286,10 +311,19 @@ def report_step(cfg: Config) -> Path:
     return path
 
 
+def compare_step(cfg: Config) -> Path:
+    """compare.md: every finished run of this model (backends, batch sizes, hosts) in one table."""
+    from common import compare
+
+    path = compare.write(cfg.work)
+    say(f"compare: {path}\n" + path.read_text())
+    return path
+
+
 def all_step(cfg: Config) -> None:
     weights_step(cfg)
     onnx_step(cfg)
-    if cfg.backend != "onnx":
+    if cfg.backend in ("om", "benchmark"):
         om_step(cfg)
     preprocess_step(cfg)
     info_step(cfg)
@@ -362,6 +396,7 @@ STEPS = {
     "all": all_step,
     "show": show_step,
     "package": package_step,
+    "compare": compare_step,
 }
 GLOBAL_STEPS = {"models": models_step, "verify": verify_step}
 

@@ -44,6 +44,7 @@ class Config:
     perf_bs: tuple[int, ...]
     sample_dir: Path
     simplify: bool
+    run: str = ""
 
     @classmethod
     def from_env(cls, model: str | None = None) -> Config:
@@ -72,6 +73,7 @@ class Config:
             perf_bs=perf_bs,
             sample_dir=Path(env("SAMPLE_DIR") or "work/sample"),
             simplify=_flag("SIMPLIFY", True),
+            run=env("RUN") or "",
         )
 
     # where each step's files live (one place, so steps never disagree)
@@ -88,7 +90,8 @@ class Config:
 
     @property
     def run_dir(self) -> Path:
-        return self.work / f"{self.backend}-bs{self.bs}"
+        """One folder per run: ``<backend>-bs<BS>`` unless RUN names it (e.g. RUN=t4-onnx-bs16)."""
+        return self.work / (self.run or f"{self.backend}-bs{self.bs}")
 
     @property
     def outputs_dir(self) -> Path:

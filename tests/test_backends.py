@@ -28,5 +28,5 @@ def test_auto_is_om_with_an_npu_and_ais_bench(monkeypatch):
 
 
 def test_unknown_backend_is_one_line(monkeypatch):
-    with pytest.raises(BundleError, match="BACKEND=tensorrt: expected auto, onnx, om or benchmark"):
+    with pytest.raises(BundleError, match="BACKEND=tensorrt: expected auto, onnx, om, benchmark or torch"):
         backends.resolve("tensorrt")

@@ -131,3 +131,19 @@ def test_om_backend_through_the_stand_ins_matches_onnxruntime(name, pipeline):
     perf = json.loads((work / "om-bs16" / "perf.json").read_text())
     assert all("ais_bench" in r["source"] for r in perf["rows"])
     assert "om backend" in (work / "om-bs16" / "report.md").read_text()
+
+
+@pytest.mark.xdist_group("moco-v2")
+def test_pytorch_backend_and_compare_line_by_line(pipeline):
+    """BACKEND=torch runs the checkpoint through the same runner; compare puts the runs in one table."""
+    env, work, _ = pipeline("moco-v2")
+    run_step("all", {**env, "BACKEND": "torch", "PERF_BS": "1"})
+    torch_run, onnx_run = work / "torch-bs16", work / "onnx-bs16"
+    assert "what ran: PyTorch" in (torch_run / "report.md").read_text()
+    assert json.loads((torch_run / "predictions.json").read_text()) == json.loads(
+        (onnx_run / "predictions.json").read_text()
+    )
+    table = run_step("compare", env).stdout
+    row = next(line for line in table.splitlines() if line.startswith("| torch-bs16 |"))
+    assert "PyTorch" in row and "| 9/9 |" in row
+    assert (work / "compare.md").read_text().splitlines()[0].startswith("| run | what ran |")

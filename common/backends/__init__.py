@@ -44,8 +44,8 @@ def resolve(name: str) -> str:
     name = (name or "auto").lower()
     if name == "auto":
         return "om" if cann_present() else "onnx"
-    if name not in ("onnx", "om", "benchmark"):
-        raise BundleError(f"BACKEND={name}: expected auto, onnx, om or benchmark")
+    if name not in ("onnx", "om", "benchmark", "torch"):
+        raise BundleError(f"BACKEND={name}: expected auto, onnx, om, benchmark or torch")
     return name
 
 
