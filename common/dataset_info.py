@@ -62,9 +62,10 @@ def read_info(path: Path) -> list[Path]:
     """The .bin paths of an info file, in its order; bad lines are reported by file:line."""
     paths = []
     for n, parts, line in _rows(path, "info file"):
-        if len(parts) != 4 or not parts[0].isdigit():
+        # the path may hold spaces: the index is the first field, width and height the last two
+        if len(parts) < 4 or not parts[0].isdigit() or not (parts[-1].isdigit() and parts[-2].isdigit()):
             raise BundleError(f"{path}:{n}: expected '<index> <path> <width> <height>', got {line!r}")
-        paths.append(Path(parts[1]))
+        paths.append(Path(line.split(None, 1)[1].rsplit(None, 2)[0]))
     if not paths:
         raise BundleError(f"{path}: the info file lists no files")
     return paths

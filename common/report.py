@@ -121,7 +121,12 @@ def write(cfg: Config) -> Path:
     if summary:
         lines += [
             f"Inference over the dataset: {summary.get('throughput', 0):.2f} samples/s "
-            f"({summary.get('timing_source', '')}).",
+            f"({summary.get('timing_source', '')})"
+            + (
+                f"; host-measured around each run: {summary['host_throughput']:.2f} samples/s."
+                if summary.get("host_throughput")
+                else "."
+            ),
             "",
         ]
     lines += ["## Versions", "", "| package | version |", "|---|---|"]

@@ -75,3 +75,9 @@ def test_labels(tmp_path):
         dataset_info.read_labels(p)
     with pytest.raises(BundleError, match="cannot read the label file"):
         dataset_info.read_labels(tmp_path / "absent.txt")
+
+
+def test_info_paths_with_spaces_read_back(tmp_path):
+    info = tmp_path / "x.info"
+    info.write_text("0 /data/my photos/a.bin 224 224\n1 ./b.bin 224 224\n")
+    assert dataset_info.read_info(info) == [Path("/data/my photos/a.bin"), Path("./b.bin")]

@@ -156,3 +156,20 @@ def test_pth2onnx_command_line_forms(name, argv, out, bs, monkeypatch, tmp_path)
         "out": out,
         "bs": bs,
     }
+
+
+def test_make_steps_with_spaces_in_paths(photos, tmp_path):
+    """DATASET and WORK with spaces go through make and the steps untouched (no shell word-splitting)."""
+    val = tmp_path / "my photos" / "val"
+    val.mkdir(parents=True)
+    (val / "coffee.png").write_bytes((photos / "coffee.png").read_bytes())
+    work = tmp_path / "work dir"
+    proc = subprocess.run(
+        ["make", "-s", "MODEL=sk-resnet50", f"DATASET={val}", f"WORK={work}", "PROGRESS=0", "preprocess", "info"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (work / "prep_dataset" / "coffee.bin").stat().st_size == 3 * 224 * 224 * 4
+    assert (work / "sk_resnet50.info").read_text() == f"0 {work}/prep_dataset/coffee.bin 224 224\n"
