@@ -17,16 +17,6 @@ from common import atomic
 from common.config import GUIDE_DATASET, GUIDE_LABELS, Config
 from common.errors import BundleError
 
-PARITY_PHOTOS = (
-    "astronaut.png",
-    "camera.png",
-    "chelsea.png",
-    "coffee.png",
-    "horse.png",
-    "motorcycle_left.png",
-    "rocket.jpg",
-)
-
 
 def say(msg: str) -> None:
     print(f"[{os.environ.get('MODEL', '')}] {msg}" if os.environ.get("MODEL") else msg, flush=True)
@@ -58,7 +48,7 @@ def _stamp(path: Path) -> dict:
 
 # ---------------------------------------------------------------- onnx
 def onnx_step(cfg: Config, bs: int | None = None, quiet: bool = False) -> Path:
-    from common import checkpoint, export, preprocess, sample
+    from common import checkpoint, export, sample
 
     bs = bs or cfg.bs
     out = cfg.onnx_path(bs)
@@ -73,8 +63,7 @@ def onnx_step(cfg: Config, bs: int | None = None, quiet: bool = False) -> Path:
         except json.JSONDecodeError:
             pass
     model = checkpoint.load_model(cfg.model, wpath, trust=cfg.trust, md5_verified=verified)
-    data = sample.skimage_data()
-    images = {n: preprocess.transform(data / n, cfg.model.preprocess) for n in PARITY_PHOTOS}
+    images = sample.parity_images(cfg.model.preprocess)
     say(
         f"onnx: exporting {cfg.model.name} (opset {cfg.model.opset}, "
         f"{'static batch ' + str(bs) if cfg.model.static_batch else 'dynamic batch -1'}) -> {out}"
@@ -274,14 +263,13 @@ def perf_step(cfg: Config) -> Path:
         def open_for(bs: int):
             return session(cfg, bs)
 
-        rows = perf.sweep(
+        rows, device = perf.sweep(
             open_for,
             cfg.model,
             cfg.perf_bs,
             progress=_progress(),
             min_seconds=float(os.environ.get("PERF_SECONDS", "1")),
         )
-        device = open_for(cfg.perf_bs[0]).describe()
     else:
         from common import ascend
 

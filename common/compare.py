@@ -3,17 +3,10 @@ throughput per batch size, and line-by-line top-1 agreement with a reference run
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from common import atomic
-
-
-def _load(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return {}
+from common.report import read_json
 
 
 def runs(work: Path) -> list[Path]:
@@ -22,32 +15,36 @@ def runs(work: Path) -> list[Path]:
     return sorted(found, key=lambda p: (not p.name.startswith("onnx"), p.name))
 
 
+def _read(run: Path) -> dict:
+    """Each file of a run folder that the table needs, read once ({} where one is missing)."""
+    return {name: read_json(run / f"{name}.json") or {} for name in ("result", "run", "predictions", "perf")}
+
+
 def table(work: Path) -> str:
     found = runs(work)
     if not found:
         return f"No finished runs under {work} (run `make ... postprocess` first).\n"
-    ref = _load(found[0] / "predictions.json")
-    sizes = sorted({r["bs"] for run in found for r in _load(run / "perf.json").get("rows", [])})
+    data = {run: _read(run) for run in found}
+    ref = data[found[0]]["predictions"]
+    perf = {run: {r["bs"]: r["samples_per_s"] for r in d["perf"].get("rows", [])} for run, d in data.items()}
+    sizes = sorted({bs for rows in perf.values() for bs in rows})
     head = ["run", "what ran", "host", "images", "top-1", "top-5", f"top-1 same as {found[0].name}"]
     head += [f"bs{b} samples/s" for b in sizes]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for run in found:
-        result = {v["key"]: v["value"] for v in _load(run / "result.json").get("value", [])}
-        info = _load(run / "run.json")
-        preds = _load(run / "predictions.json")
-        common = [s for s in preds if s in ref]
-        same = sum(preds[s][0] == ref[s][0] for s in common)
-        perf = {r["bs"]: r["samples_per_s"] for r in _load(run / "perf.json").get("rows", [])}
+    for run, d in data.items():
+        result = {v["key"]: v["value"] for v in d["result"].get("value", [])}
+        common = [s for s in d["predictions"] if s in ref]
+        same = sum(d["predictions"][s][0] == ref[s][0] for s in common)
         cells = [
             run.name,
-            info.get("ran", "?"),
-            info.get("host", "?"),
+            d["run"].get("ran", "?"),
+            d["run"].get("host", "?"),
             result.get("Number of images", "?"),
             result.get("Top1 accuracy", "?"),
             result.get("Top5 accuracy", "?"),
             f"{same}/{len(common)}" if common else "—",
         ]
-        cells += [f"{perf[b]:.1f}" if b in perf else "—" for b in sizes]
+        cells += [f"{perf[run][b]:.1f}" if b in perf[run] else "—" for b in sizes]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -22,7 +22,8 @@ def _int(name: str, default: int) -> int:
         raise BundleError(f"{name}={raw}: expected a whole number") from None
 
 
-def _flag(name: str, default: bool) -> bool:
+def flag(name: str, default: bool) -> bool:
+    """An on/off environment setting: 0, no, false and off are off; unset or empty is ``default``."""
     raw = os.environ.get(name, "")
     return default if raw == "" else raw.lower() not in ("0", "no", "false", "off")
 
@@ -65,14 +66,14 @@ class Config:
             labels=env("LABELS") or "",
             weights=env("WEIGHTS") or "",
             weights_dir=env("WEIGHTS_DIR") or "",
-            verify=_flag("VERIFY", True),
-            trust=_flag("TRUST_CHECKPOINT", False),
+            verify=flag("VERIFY", True),
+            trust=flag("TRUST_CHECKPOINT", False),
             backend=backends.resolve(env("BACKEND") or "auto"),
             device=env("DEVICE") or "0",
             outfmt=(env("OUTFMT") or "TXT").upper(),
             perf_bs=perf_bs,
             sample_dir=Path(env("SAMPLE_DIR") or "work/sample"),
-            simplify=_flag("SIMPLIFY", True),
+            simplify=flag("SIMPLIFY", True),
             run=env("RUN") or "",
         )
 

@@ -83,14 +83,6 @@ def simplify(path: Path, m: Manifest) -> tuple[bool, str]:
     return True, f"onnxsim {onnxsim.__version__}: {before} -> {after} nodes"
 
 
-def ort_session(path: Path, providers: list[str] | None = None):
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), opts, providers=providers or ["CPUExecutionProvider"])
-
-
 def parity(
     model: torch.nn.Module,
     path: Path,
@@ -103,13 +95,15 @@ def parity(
     """Compare ONNX Runtime with PyTorch on real photos; raise when they disagree."""
     names = sorted(images)
     x = np.stack([images[n] for n in names])
-    sess = ort_session(path)
+    from common.backends.onnxruntime import OrtBackend
+
+    sess = OrtBackend(path)
     outs = []
     for i in range(0, len(x), bs):
         chunk = x[i : i + bs]
         pad = bs - len(chunk) if m.static_batch else 0
         feed = np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]), np.float32)]) if pad else chunk
-        outs.append(sess.run(None, {m.input_name: feed})[0][: len(chunk)])
+        outs.append(sess.run(feed)[0][: len(chunk)])
     got = np.concatenate(outs)
     with torch.no_grad():
         ref = model(torch.from_numpy(x)).numpy()
@@ -135,7 +129,7 @@ def parity(
         simplified=simplified,
         simplify_note=note,
         opset=m.opset,
-        providers=list(sess.get_providers()),
+        providers=list(sess.session.get_providers()),
     )
     if real_flip.any() or diff > tol:
         bad = [names[i] for i in np.flatnonzero(real_flip)]

@@ -7,7 +7,6 @@ the same four scripts serve every model and a copied model folder keeps working.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -16,8 +15,8 @@ from common.errors import BundleError
 
 
 def _pth2onnx(m: manifest.Manifest, argv: list[str]) -> None:
-    from common import checkpoint, export, preprocess, sample, weights
-    from common.cli import PARITY_PHOTOS
+    from common import checkpoint, export, sample, weights
+    from common.config import flag
 
     form = m.pth2onnx_args
     p = argparse.ArgumentParser(prog="pth2onnx.py", description=f"Export {m.title} to ONNX (opset {m.opset}).")
@@ -44,11 +43,11 @@ def _pth2onnx(m: manifest.Manifest, argv: list[str]) -> None:
         pth, bs = a.pth, a.bs
         out = a.rest[-1] if a.rest and a.rest[-1].endswith(".onnx") else m.onnx_name(bs)
     spec = weights.WeightsSpec.from_table(m.weights)
-    verify = os.environ.get("VERIFY", "1") not in ("0", "no", "false")
+    verify = flag("VERIFY", True)
     path = weights.ensure(spec, Path(pth).resolve().parent, given=Path(pth), verify=verify, progress=False)
-    trust = os.environ.get("TRUST_CHECKPOINT", "0") not in ("0", "", "no", "false")
+    trust = flag("TRUST_CHECKPOINT", False)
     model = checkpoint.load_model(m, path, trust=trust, md5_verified=bool(spec.md5) and verify)
-    images = {n: preprocess.transform(sample.skimage_data() / n, m.preprocess) for n in PARITY_PHOTOS}
+    images = sample.parity_images(m.preprocess)
     r = export.convert(model, m, Path(out), bs if m.static_batch else 1, images)
     print(
         f"{out}: opset {m.opset}, input {m.input_name}, output {m.output_name}; parity on {len(images)} photos: "

@@ -62,19 +62,21 @@ def row(bs: int, times_ms: list[float], source: str) -> PerfRow:
     return PerfRow(bs, bs * 1000.0 / p50, p50, float(np.percentile(a, 99)), len(times_ms), source)
 
 
-def sweep(open_for_bs, m: Manifest, batch_sizes, progress: bool = True, **measure_kw) -> list[PerfRow]:
-    """``open_for_bs(bs)`` returns a backend able to run a batch of ``bs`` (static models: its own file)."""
-    rows = []
+def sweep(open_for_bs, m: Manifest, batch_sizes, progress: bool = True, **measure_kw) -> tuple[list[PerfRow], str]:
+    """``open_for_bs(bs)`` returns a backend able to run a batch of ``bs`` (static models: its own file).
+    Returns the rows and what ran (the backend's description)."""
+    rows, ran = [], ""
     rng = np.random.default_rng(0)
     with bar(total=len(batch_sizes), desc="perf", unit="bs", enable=progress) as pb:
         for bs in batch_sizes:
             backend = open_for_bs(bs)
             x = rng.standard_normal((bs, *m.input_shape), dtype=np.float32)
             times = measure(backend.run, x, **measure_kw)
-            rows.append(row(bs, times, f"host-measured, {backend.describe()}"))
+            ran = backend.describe()
+            rows.append(row(bs, times, f"host-measured, {ran}"))
             backend.close()
             pb.update()
-    return rows
+    return rows, ran
 
 
 def published_columns(m: Manifest) -> list[tuple[str, dict[int, float]]]:

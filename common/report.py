@@ -25,7 +25,8 @@ def versions() -> dict[str, str]:
     return found
 
 
-def _load(path: Path) -> dict | None:
+def read_json(path: Path) -> dict | None:
+    """A JSON file's content, or None when it is missing or unreadable (a report renders regardless)."""
     try:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
@@ -57,9 +58,9 @@ def write(cfg: Config) -> Path:
 
     m = cfg.model
     run = cfg.run_dir
-    result = _load(run / "result.json")
-    summary = _load(run / "outputs_summary.json") or {}
-    parity = _load(cfg.onnx_path().with_suffix(".parity.json"))
+    result = read_json(run / "result.json")
+    summary = read_json(run / "outputs_summary.json") or {}
+    parity = read_json(cfg.onnx_path().with_suffix(".parity.json"))
     try:
         val, labels = dataset(cfg)
     except Exception:  # noqa: BLE001 - the report still renders without a dataset

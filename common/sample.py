@@ -32,6 +32,18 @@ VARIANTS = {
 }
 
 
+# the real photos every ONNX export is parity-checked on (and synthetic checkpoints calibrated on)
+PARITY_PHOTOS = (
+    "astronaut.png",
+    "camera.png",
+    "chelsea.png",
+    "coffee.png",
+    "horse.png",
+    "motorcycle_left.png",
+    "rocket.jpg",
+)
+
+
 def skimage_data() -> Path:
     import skimage
 
@@ -71,6 +83,13 @@ def build(root: Path) -> tuple[Path, Path]:
     lines += [f"{n} {PHOTOS[src]}" for n, (src, _) in VARIANTS.items()]
     atomic.write_text(labels, "\n".join(lines) + "\n")
     return val, labels
+
+
+def parity_images(pre) -> dict:
+    """{photo name: model input} for the parity photos, preprocessed with ``pre``."""
+    from common.preprocess import transform
+
+    return {name: transform(skimage_data() / name, pre) for name in PARITY_PHOTOS}
 
 
 def class_name(label: int) -> str:

@@ -144,7 +144,7 @@ def _use_given(spec: WeightsSpec, given: Path, verify: bool) -> Path:
     if not verify:
         _no_verify_warning(given)
         return given
-    digest = md5sum(given)
+    digest = cached_md5(given)  # each make step is a new process: do not re-hash 200 MB every time
     if not spec.md5:
         _pin_hint(given, digest)
     elif digest != spec.md5:

@@ -10,6 +10,7 @@ import sys
 from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,8 +33,7 @@ def state_dict(name: str, seed: int = 0) -> OrderedDict:
     logits for deep nets, which would make any parity check vacuous). Calibrating on every photo the
     parity check uses keeps activations in a trained network's range (an uncalibrated outlier image
     drove EfficientNet-B3 logits to ~50, where ONNX Runtime's fused kernels drift by 0.1)."""
-    from common import preprocess, sample
-    from common.cli import PARITY_PHOTOS
+    from common import sample
 
     torch.manual_seed(seed)
     m = manifest.load(name)
@@ -46,8 +46,7 @@ def state_dict(name: str, seed: int = 0) -> OrderedDict:
             mod.momentum = None  # cumulative average over the calibration pass
             mod.weight.data.uniform_(0.5, 1.5)
             mod.bias.data.uniform_(-0.1, 0.1)
-    photos = sample.skimage_data()
-    x = torch.stack([torch.from_numpy(preprocess.transform(photos / p, m.preprocess)) for p in PARITY_PHOTOS])
+    x = torch.from_numpy(np.stack(list(sample.parity_images(m.preprocess).values())))
     model.train()
     with torch.no_grad():
         model(x)
