@@ -3,6 +3,10 @@
 #   make test                                   the test suite
 #   make MODEL=inceptionresnetv2 BS=16 all      the guide's job, end to end
 # `make help` lists every target and variable.
+#
+# Every variable below is defined (name, default, type, help) in common/settings.py, which validates
+# it; a test keeps these lines equal to that table. Values reach recipes only through the environment
+# ("$$VAR" in a recipe), never expanded inside shell code, so no value can run a command.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -18,9 +22,11 @@ VERIFY      ?= 1
 TRUST_CHECKPOINT ?= 0
 BACKEND     ?= auto
 DEVICE      ?= 0
+PROVIDER    ?= auto
 OUTFMT      ?= TXT
 PERF_BS     ?= 1 4 8 16 32 64
 PERF_SECONDS ?= 1
+PERF_LOOP   ?= 100
 SOC         ?=
 DYNAMIC_BATCH ?=
 LOG         ?= error
@@ -30,6 +36,8 @@ PROGRESS    ?= 1
 SAMPLE_DIR  ?= work/sample
 WORK        ?= work/$(MODEL)
 RUN         ?=
+AIS_BENCH_PYTHON ?=
+BENCHMARK_TOOL ?=
 PYTHON      ?= python3.11
 VENV        ?= .venv
 # on an Ascend host the venv also sees CANN's and ais_bench's system-wide packages
@@ -37,28 +45,30 @@ VENV_FLAGS  ?= $(if $(wildcard /usr/local/Ascend),--system-site-packages)
 CMD         ?= make MODEL=$(MODEL) BS=$(BS) all
 KIND        ?= ascend
 DOCKER_ARGS ?=
+QUICK       ?= 0
+BENCH_OUT   ?= work/bench
 
-GUIDE_MODELS := inceptionresnetv2 efficientnet-b3 moco-v2 sk-resnet50
 ifeq ($(strip $(VENV)),)
 # VENV= (the containers): use $(PYTHON) and the packages installed with it
-PY := $(PYTHON)
-BIN :=
+BUNDLE_PY := $(PYTHON)
+BUNDLE_BIN :=
 STAMP :=
 else
-PY := $(VENV)/bin/python
-BIN := $(VENV)/bin/
+BUNDLE_PY := $(VENV)/bin/python
+BUNDLE_BIN := $(VENV)/bin/
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 endif
 
-export MODEL BS DATASET LABELS WEIGHTS WEIGHTS_DIR VERIFY TRUST_CHECKPOINT BACKEND DEVICE OUTFMT PERF_BS \
-       PERF_SECONDS SOC DYNAMIC_BATCH LOG ATC_EXTRA SIMPLIFY PROGRESS SAMPLE_DIR WORK RUN CMD KIND
+export MODEL BS DATASET LABELS WEIGHTS WEIGHTS_DIR VERIFY TRUST_CHECKPOINT BACKEND DEVICE PROVIDER OUTFMT \
+       PERF_BS PERF_SECONDS PERF_LOOP SOC DYNAMIC_BATCH LOG ATC_EXTRA SIMPLIFY PROGRESS SAMPLE_DIR WORK RUN \
+       AIS_BENCH_PYTHON BENCHMARK_TOOL PYTHON VENV VENV_FLAGS CMD KIND DOCKER_ARGS QUICK BENCH_OUT BUNDLE_PY BUNDLE_BIN
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export PYTHONDONTWRITEBYTECODE := 1
 
-STEPS := weights onnx om preprocess info infer postprocess perf report all show package compare
+STEPS := weights onnx om preprocess info infer postprocess perf report all show package compare clean
 
-.PHONY: help models demo test lint bench verify sample package clean venv docker-build docker-run $(STEPS)
+.PHONY: help models demo test lint bench verify sample venv docker-build docker-run $(STEPS)
 
 help: ## this list
 	@echo "ModelZoo inference bundle. Usage: make [VARIABLE=value ...] <target>"
@@ -78,59 +88,35 @@ help: ## this list
 	@echo "  show           print a run's per-image top-5, result.json and perf table"
 	@echo "  compare        every finished run of MODEL (torch / onnx / om, any BS or host) in one table: compare.md"
 	@echo "  package        a travelling copy of models/\$$MODEL (manifest + common/ + LICENSE) in \$$WORK/package"
-	@echo "  (MODEL=all runs a target for the four guide models: $(GUIDE_MODELS))"
+	@echo "  clean          remove this model's work folder (WORK; refused unless it is one); weights stay cached"
+	@echo "  (MODEL=all runs a target for every guide model, each in work/<model> or \$$WORK/<model>)"
 	@echo
 	@echo "Variables (current value):"
-	@echo "  MODEL=$(MODEL)   one of: $(GUIDE_MODELS) efficientnet-lite0 (demo), or all"
-	@echo "  BS=$(BS)   batch size for infer (and the OM / static ONNX that goes with it)"
-	@echo "  DATASET=$(DATASET)   ImageNet val image folder, or 'sample' (bundled photos)"
-	@echo "  LABELS=$(LABELS)   val_label.txt (default: the guide's path, or <DATASET>/../val_label.txt)"
-	@echo "  WEIGHTS=$(WEIGHTS)   use this checkpoint file instead of downloading (still md5-checked)"
-	@echo "  WEIGHTS_DIR=$(WEIGHTS_DIR)   shared weights cache (default ~/.cache/modelzoo-bundle/weights)"
-	@echo "  VERIFY=$(VERIFY)   0 skips the md5 check (loudly)"
-	@echo "  TRUST_CHECKPOINT=$(TRUST_CHECKPOINT)   1 allows unsafe unpickling, only after the md5 matched"
-	@echo "  BACKEND=$(BACKEND)   auto | onnx (ONNX Runtime, CUDA then CPU) | om (ais_bench) | benchmark (legacy tool) | torch (the checkpoint in PyTorch)"
-	@echo "  DEVICE=$(DEVICE)   NPU/GPU id; a list 0,1 shards the dataset over NPUs"
-	@echo "  OUTFMT=$(OUTFMT)   TXT | BIN | NPY per-sample outputs"
-	@echo "  PERF_BS=$(PERF_BS)   batch sizes of the throughput sweep; PERF_SECONDS=$(PERF_SECONDS) min time per bs"
-	@echo "  SOC=$(SOC)   ATC --soc_version (default: from npu-smi info)"
-	@echo "  DYNAMIC_BATCH=$(DYNAMIC_BATCH)   e.g. 1,4,8,16,32,64: one OM with --dynamic_batch_size"
-	@echo "  LOG=$(LOG)   ATC --log level;  ATC_EXTRA=$(ATC_EXTRA)   extra ATC flags"
-	@echo "  SIMPLIFY=$(SIMPLIFY)   0 skips onnx-simplifier;  PROGRESS=$(PROGRESS)   0 hides progress bars"
-	@echo "  WORK=$(WORK)   output folder of this model;  SAMPLE_DIR=$(SAMPLE_DIR)"
-	@echo "  RUN=$(RUN)   name of the run folder in WORK (default <backend>-bs<BS>), e.g. RUN=310p-om-bs16"
-	@echo "  PYTHON=$(PYTHON)  VENV=$(VENV)   interpreter and virtual environment (VENV= uses PYTHON as is)"
-	@echo "  VENV_FLAGS=$(VENV_FLAGS)   extra 'python -m venv' flags (--system-site-packages on Ascend hosts)"
-	@echo "  DOCKER_ARGS=$(DOCKER_ARGS)   extra docker build flags, e.g. --build-arg ORT_GPU=1 or --build-arg CANN_TAG=..."
-	@echo "  KIND=$(KIND)   docker image flavour: ascend (CANN) | cpu;  CMD=$(CMD)   command for docker-run"
+	@"$$(if [ -x "$$BUNDLE_PY" ] || command -v "$$BUNDLE_PY" >/dev/null; then echo "$$BUNDLE_PY"; else echo python3; fi)" -m common.settings help
 
 # ---- environment -------------------------------------------------------------------------------
-$(STAMP): requirements.txt
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (set PYTHON=python3.11)"; exit 2; }
-	$(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	@touch $@
+$(STAMP): requirements.txt pyproject.toml
+	@command -v "$$PYTHON" >/dev/null || { echo "error: PYTHON=$$PYTHON not found (set PYTHON=python3.11)"; exit 2; }
+	"$$PYTHON" -m venv $$VENV_FLAGS "$$VENV"
+	"$$BUNDLE_PY" -m pip install --quiet --upgrade pip
+	"$$BUNDLE_PY" -m pip install --quiet -r requirements.txt
+	"$$BUNDLE_PY" -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch "$$VENV/.installed"
 
-venv: $(STAMP) ## create the virtual environment from the pinned requirements
+venv: $(STAMP) ## create the virtual environment from the pinned requirements (and the bundle, editable)
 
 # ---- the pipeline ------------------------------------------------------------------------------
-ifeq ($(MODEL),all)
 $(STEPS): $(STAMP)
-	@set -e; for m in $(GUIDE_MODELS); do $(MAKE) --no-print-directory MODEL=$$m WORK=work/$$m $@; done
-else
-$(STEPS): $(STAMP)
-	@$(PY) -m common $@
-endif
+	@"$$BUNDLE_PY" -m common $@
 
 models: $(STAMP) ## list the models: parameters, GMAC (counted), published accuracy
-	@$(PY) -m common models
+	@"$$BUNDLE_PY" -m common models
 
 verify: $(STAMP) ## check every weights file present against checksums.md5
-	@$(PY) -m common verify
+	@"$$BUNDLE_PY" -m common verify
 
 sample: $(STAMP) ## build the bundled sample dataset (DATASET=sample does this by itself)
-	@$(PY) -m common sample
+	@"$$BUNDLE_PY" -m common sample
 
 demo: $(STAMP) ## the whole pipeline on a real pretrained model (EfficientNet-Lite0) over the sample photos
 	@$(MAKE) --no-print-directory MODEL=efficientnet-lite0 WORK=work/efficientnet-lite0 DATASET=sample BS=4 \
@@ -138,21 +124,18 @@ demo: $(STAMP) ## the whole pipeline on a real pretrained model (EfficientNet-Li
 
 
 test: $(STAMP) ## the test suite (pytest, both cores)
-	$(PY) -m pytest -q -n 2 --dist loadgroup
+	"$$BUNDLE_PY" -m pytest -q -n 2 --dist loadgroup
 
 lint: $(STAMP) ## ruff and hadolint
-	$(BIN)ruff check .
-	$(BIN)ruff format --check .
-	$(BIN)hadolint docker/Dockerfile.ascend docker/Dockerfile.cpu
+	"$${BUNDLE_BIN}ruff" check .
+	"$${BUNDLE_BIN}ruff" format --check .
+	"$${BUNDLE_BIN}hadolint" docker/Dockerfile.ascend docker/Dockerfile.cpu
 
-bench: $(STAMP) ## speed benchmarks (ratios against baselines in the same process)
-	$(PY) bench/run.py
+bench: $(STAMP) ## speed benchmarks (ratios against baselines in the same process); QUICK=1: a short run
+	"$$BUNDLE_PY" -m bench.run --out "$$BENCH_OUT" $(if $(filter 1,$(QUICK)),--quick)
 
 docker-build: ## build the container: KIND=ascend (CANN base) or KIND=cpu (Python base, ONNX Runtime)
-	docker build $(DOCKER_ARGS) -f docker/Dockerfile.$(KIND) -t modelzoo-bundle:$(KIND) .
+	docker build $$DOCKER_ARGS -f "docker/Dockerfile.$$KIND" -t "modelzoo-bundle:$$KIND" .
 
 docker-run: ## run CMD in the container with the NPU, dataset (read-only) and work folder mounted
 	bash docker/run.sh
-
-clean: ## remove this model's work folder (WORK); weights stay in the cache
-	rm -rf -- "$(WORK)"

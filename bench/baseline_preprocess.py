@@ -1,4 +1,4 @@
-"""The guides' preprocessing written plainly (FACTS.md §2), one image after another in one process.
+"""The guides' preprocessing (their imagenet_torch_preprocess.py) written plainly, one image after another.
 
 Deliberately independent of ``common.preprocess``: it is the yardstick the bundle is timed and
 byte-compared against.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import statistics
 import time
 from dataclasses import asdict
@@ -19,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.report import RESULTS, table
+from bench import report
+from bench.report import table
 
-GUIDE_MODELS = ("inceptionresnetv2", "efficientnet-b3", "moco-v2", "sk-resnet50")
 THREADS = 2
 SEED = 0
 
@@ -36,12 +35,9 @@ def _stamp(model_dir: Path) -> str:
 
 def _photos(m) -> dict[str, np.ndarray]:
     """The scikit-image photos ``make onnx`` checks parity on, preprocessed for ``m``."""
-    from common import preprocess
-    from common.cli import PARITY_PHOTOS
-    from common.sample import skimage_data
+    from common.sample import parity_images
 
-    data = skimage_data()
-    return {n: preprocess.transform(data / n, m.preprocess) for n in PARITY_PHOTOS}
+    return parity_images(m.preprocess)
 
 
 def _calibrate_bn(net, photos: dict[str, np.ndarray]) -> None:
@@ -81,19 +77,19 @@ def _onnx(net, m, bs: int, out_dir: Path, photos: dict[str, np.ndarray]) -> tupl
     return out, rec, seconds
 
 
-def run(quick: bool = False, models=GUIDE_MODELS) -> dict:
+def run(quick: bool = False, models: list[str] | None = None) -> dict:
     import torch
 
     from common import architecture, manifest
-    from common.backends.onnxruntime import OrtBackend
+    from common.backends.onnxruntime import OrtSession
     from common.perf import measure
 
-    os.environ["PROVIDER"] = "cpu"  # this benchmark compares CPU runtimes
+    models = models or manifest.guide_models()
     torch.set_num_threads(THREADS)
     batch_sizes = (1,) if quick else (1, 16)
     rounds = 2
     kw = {"warmup": 1, "min_runs": 3, "min_seconds": 0.5} if quick else {"warmup": 2, "min_runs": 5, "min_seconds": 2.0}
-    out_dir = RESULTS / "onnx"
+    out_dir = report.RESULTS / "onnx"
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for name in models:
@@ -104,7 +100,7 @@ def run(quick: bool = False, models=GUIDE_MODELS) -> dict:
         _calibrate_bn(net, photos)
         for bs in batch_sizes:
             path, parity, export_s = _onnx(net, m, bs, out_dir, photos)
-            ort = OrtBackend(path, threads=THREADS)
+            ort = OrtSession(path, provider="cpu", threads=THREADS)  # this benchmark compares CPU runtimes
             x = np.random.default_rng(bs).standard_normal((bs, *m.input_shape), dtype=np.float32)
 
             def torch_run(a, net=net):
@@ -125,7 +121,7 @@ def run(quick: bool = False, models=GUIDE_MODELS) -> dict:
                 {
                     "model": name,
                     "bs": bs,
-                    "onnx": str(path.relative_to(RESULTS.parent.parent)),
+                    "onnx": str(path),
                     "export_seconds": round(export_s, 1),
                     "parity_max_abs_diff": parity["max_abs_diff"],
                     "simplify_note": parity["simplify_note"],

@@ -11,13 +11,14 @@ import statistics
 import time
 from pathlib import Path
 
-from bench import baseline_preprocess, images
-from bench.report import RESULTS, table
+from bench import baseline_preprocess, images, report
+from bench.report import table
 from common import manifest
 from common import preprocess as bundle
 
 MODELS = ("inceptionresnetv2", "sk-resnet50")
-REFERENCE_SHA = Path("/work/shared/reference/preprocess_sha256.json")
+REFERENCE_SHA = Path(__file__).resolve().parent.parent / "tests" / "data" / "preprocess_sha256.json"
+QUICK_IMAGES = 24
 
 
 def _identical(a: Path, b: Path) -> tuple[bool, int, str]:
@@ -52,12 +53,19 @@ def _reference_check(name: str, pre) -> str:
 
 def run(quick: bool = False) -> dict:
     rounds = 1 if quick else 3
-    folder = RESULTS / "images"
+    folder = report.RESULTS / "images"
     imgs = images.build(folder)
+    if quick:  # a few of the images, in a folder of their own
+        small = report.RESULTS / "images-quick"
+        small.mkdir(parents=True, exist_ok=True)
+        for p in imgs[:: max(1, len(imgs) // QUICK_IMAGES)][:QUICK_IMAGES]:
+            if not (small / p.name).is_file():
+                shutil.copyfile(p, small / p.name)
+        folder, imgs = small, sorted(small.glob("*.jpg"))
     results = []
     for name in MODELS:
         pre = manifest.load(name).preprocess
-        base_dir, bund_dir = RESULTS / "pre" / name / "baseline", RESULTS / "pre" / name / "bundle"
+        base_dir, bund_dir = report.RESULTS / "pre" / name / "baseline", report.RESULTS / "pre" / name / "bundle"
         times: dict[str, list[float]] = {"baseline": [], "bundle": []}
         for _ in range(rounds):
             for side, dst in (("baseline", base_dir), ("bundle", bund_dir)):

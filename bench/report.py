@@ -33,6 +33,12 @@ def machine() -> dict:
     }
 
 
+def set_results(folder: Path) -> None:
+    """Where benchmark files go (default work/bench)."""
+    global RESULTS
+    RESULTS = Path(folder)
+
+
 def write_json(name: str, data: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / name

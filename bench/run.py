@@ -1,9 +1,9 @@
 """Speed benchmarks (``make bench``): each prints a Markdown table and writes ``work/bench/<name>.json``.
 
-    python bench/run.py                         everything (~7 minutes on 2 cores)
-    python bench/run.py --quick                 bs 1 only, fewer runs and rounds
-    python bench/run.py --only preprocess       bundle preprocess vs a plain single-process baseline
-    python bench/run.py --only ort-vs-torch     ONNX Runtime vs PyTorch on the four guide models
+    python -m bench.run                         everything (~7 minutes on 2 cores)
+    python -m bench.run --quick                 a short run: few images, one model at bs 1 (the test suite runs it)
+    python -m bench.run --only preprocess       bundle preprocess vs a plain single-process baseline
+    python -m bench.run --only ort-vs-torch     ONNX Runtime vs PyTorch on the guide models
                                                 (``--only models`` is the same; ``--models`` picks some)
 
 Every figure is a ratio against a baseline timed in the same process, interleaved, so a busy
@@ -18,26 +18,22 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-# run as a script: drop bench/ itself from the path (its module names are generic), add the repo root
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench import report  # noqa: E402
+from bench import report
+from common import manifest
 
 CHOICES = ("preprocess", "ort-vs-torch", "models")
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.ort_vs_torch import GUIDE_MODELS
-
+    guide = manifest.guide_models()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=CHOICES, help="run one benchmark (models = ort-vs-torch)")
-    ap.add_argument("--quick", action="store_true", help="bs 1 only, fewer runs and rounds")
-    ap.add_argument("--models", nargs="+", choices=GUIDE_MODELS, default=list(GUIDE_MODELS))
+    ap.add_argument("--quick", action="store_true", help="few images, one model at bs 1, fewer runs and rounds")
+    ap.add_argument("--models", nargs="+", choices=guide, help="guide models to time (default: all; --quick: one)")
+    ap.add_argument("--out", type=Path, default=report.RESULTS, help="folder for results (default work/bench)")
     args = ap.parse_args(argv)
+    report.set_results(args.out)
+    models = args.models or (guide[:1] if args.quick else guide)
     todo = ["preprocess", "ort-vs-torch"]
     if args.only:
         todo = ["ort-vs-torch" if args.only == "models" else args.only]
@@ -61,13 +57,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from bench import ort_vs_torch as mod
 
-            data = mod.run(quick=args.quick, models=args.models)
+            data = mod.run(quick=args.quick, models=models)
         load = os.getloadavg()
         data.update(machine=info, quick=args.quick, seconds=round(time.perf_counter() - t0, 1), loadavg_at_end=load)
         path = report.write_json(f"{name}.json", data)
         print(
             f"\n{mod.markdown(data)}\n\n({data['seconds']:.0f} s, load average at end {load[0]:.2f}; "
-            f"results: {path.relative_to(ROOT)})\n",
+            f"results: {path})\n",
             flush=True,
         )
     print(f"Total {time.perf_counter() - start:.0f} s.")

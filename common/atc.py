@@ -13,6 +13,7 @@ from pathlib import Path
 
 from common import atomic
 from common.errors import BundleError
+from common.layout import Layout
 from common.manifest import Manifest
 
 LOGS = ("debug", "info", "warning", "error", "null")
@@ -47,7 +48,8 @@ def atc_command(
     dynamic_batch: Sequence[int] | str | None = None,
     extra: Sequence[str] | str = (),
 ) -> list[str]:
-    """The ATC argv: the guides' flags, then the manifest's atc_extra, $ATC_EXTRA (shlex) and ``extra``."""
+    """The ATC argv: the guides' flags, then the manifest's atc_extra and ``extra`` (ATC_EXTRA, split
+    like a shell would: never run by one)."""
     if log not in LOGS:
         raise BundleError(f"ATC log level {log!r}: expected one of {', '.join(LOGS)}")
     if not soc.startswith("Ascend"):
@@ -68,16 +70,15 @@ def atc_command(
     ]
     if dynamic_batch:
         cmd.append(f"--dynamic_batch_size={_gears(dynamic_batch)}")
-    return cmd + list(m.atc_extra) + shlex.split(os.environ.get("ATC_EXTRA", "")) + _extra(extra)
+    return cmd + list(m.atc_extra) + _extra(extra)
 
 
 def _fresh(target: Path, source: Path) -> bool:
     return target.is_file() and target.stat().st_mtime >= source.stat().st_mtime
 
 
-def static_copy(m: Manifest, onnx_path: Path, om_dir: Path, bs: int) -> Path:
-    """A simplified copy of the ONNX with the batch fixed to ``bs`` (``<stem>_bs<BS>.onnx``)."""
-    out = om_dir / f"{onnx_path.stem}_bs{bs}.onnx"
+def static_copy(m: Manifest, onnx_path: Path, out: Path, bs: int) -> Path:
+    """A simplified copy of the ONNX with the batch fixed to ``bs``, at ``out``."""
     if _fresh(out, onnx_path):
         return out
     import onnx
@@ -100,28 +101,38 @@ def _tail(path: Path, n: int = 15) -> str:
     return "\n".join("  " + line for line in lines[-n:])
 
 
+def up_to_date(layout: Layout, onnx_path: Path, gear: int | str, soc: str | None) -> bool:
+    """True when the OM exists, is newer than its ONNX (or shipped without it) and was not built for
+    another chip than ``soc``."""
+    om, stamp = layout.om(gear), layout.om_soc(gear)
+    if not om.is_file():
+        return False
+    built_for = stamp.read_text(encoding="utf-8").strip() if stamp.is_file() else None
+    return (not onnx_path.is_file() or _fresh(om, onnx_path)) and (soc is None or built_for in (None, soc))
+
+
 def convert(
     m: Manifest,
+    layout: Layout,
     onnx_path: Path | str,
-    work_dir: Path | str,
     bs: int,
     soc: str | None = None,
     log: str = "error",
     dynamic_batch: Sequence[int] | str | None = None,
     extra: Sequence[str] | str = (),
 ) -> Path:
-    """Convert to ``<work_dir>/om/<om name>.om`` unless a newer one (for the same SOC) is there.
+    """Convert to ``layout.om(...)`` unless a newer one (for the same SOC) is there.
 
-    ATC runs in ``<work_dir>/om`` with its output in ``atc_<name>.log``; the .om appears only on success.
+    ATC runs in the OM folder with its output in ``atc_<name>.log``, every path given to it absolute;
+    the .om appears only on success.
     """
-    onnx_path, om_dir = Path(onnx_path), Path(work_dir) / "om"
+    onnx_path = Path(onnx_path)
+    gear = "dyn" if dynamic_batch else bs
+    om, stamp, log_path = layout.om(gear), layout.om_soc(gear), layout.atc_log(gear)
+    if up_to_date(layout, onnx_path, gear, soc):
+        return om
     if not onnx_path.is_file():
         raise BundleError(f"{onnx_path}: no ONNX model (run `make onnx` first)")
-    name = m.om_name("dyn" if dynamic_batch else bs)
-    om, stamp = om_dir / f"{name}.om", om_dir / f"{name}.om.soc"
-    built_for = stamp.read_text(encoding="utf-8").strip() if stamp.is_file() else None
-    if _fresh(om, onnx_path) and (soc is None or built_for in (None, soc)):
-        return om  # newer than its ONNX, and not built for another chip
     exe = shutil.which("atc")
     if exe is None:
         raise BundleError(NOT_FOUND.format(name=m.name))
@@ -129,10 +140,14 @@ def convert(
         from common.npu import detect_soc
 
         soc = detect_soc()
+    om_dir = layout.om_dir.resolve()
     om_dir.mkdir(parents=True, exist_ok=True)
-    src = static_copy(m, onnx_path, om_dir, bs) if m.om_static_onnx and not dynamic_batch else onnx_path
+    if m.om_static_onnx and not dynamic_batch:
+        src = static_copy(m, onnx_path, layout.static_onnx(bs), bs)
+    else:
+        src = onnx_path
     om.unlink(missing_ok=True)  # stale: if ATC fails now, no .om is left
-    log_path = om_dir / f"atc_{name}.log"
+    name = om.name[: -len(".om")]
     with tempfile.TemporaryDirectory(prefix=f".{name}.", dir=om_dir) as tmp:
         out_base = Path(tmp) / name  # same file name as the final .om; moved into place on success
         cmd = atc_command(m, src.resolve(), out_base, bs, soc, log, dynamic_batch, extra)

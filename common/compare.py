@@ -5,30 +5,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common import atomic
-from common.report import read_json
+from common import atomic, records
+from common.layout import Layout, RunLayout
 
 
-def runs(work: Path) -> list[Path]:
-    """Run folders (``<backend>-bs<BS>`` or a RUN name) that have a result.json, ONNX Runtime's first."""
-    found = [p for p in Path(work).iterdir() if (p / "result.json").is_file()] if Path(work).is_dir() else []
-    return sorted(found, key=lambda p: (not p.name.startswith("onnx"), p.name))
-
-
-def _read(run: Path) -> dict:
+def _read(run: RunLayout) -> dict:
     """Each file of a run folder that the table needs, read once ({} where one is missing)."""
-    return {name: read_json(run / f"{name}.json") or {} for name in ("result", "run", "predictions", "perf")}
+    return {name: records.read(run.file(f"{name}.json")) or {} for name in ("result", "run", "predictions", "perf")}
 
 
-def table(work: Path) -> str:
-    found = runs(work)
+def table(layout: Layout) -> str:
+    found = layout.runs()
     if not found:
-        return f"No finished runs under {work} (run `make ... postprocess` first).\n"
-    data = {run: _read(run) for run in found}
-    ref = data[found[0]]["predictions"]
+        return f"No finished runs under {layout.work} (run `make ... postprocess` first).\n"
+    data = {run.dir.name: _read(run) for run in found}
+    ref = data[found[0].dir.name]["predictions"]
     perf = {run: {r["bs"]: r["samples_per_s"] for r in d["perf"].get("rows", [])} for run, d in data.items()}
     sizes = sorted({bs for rows in perf.values() for bs in rows})
-    head = ["run", "what ran", "host", "images", "top-1", "top-5", f"top-1 same as {found[0].name}"]
+    head = ["run", "what ran", "host", "images", "top-1", "top-5", f"top-1 same as {found[0].dir.name}"]
     head += [f"bs{b} samples/s" for b in sizes]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for run, d in data.items():
@@ -36,7 +30,7 @@ def table(work: Path) -> str:
         common = [s for s in d["predictions"] if s in ref]
         same = sum(d["predictions"][s][0] == ref[s][0] for s in common)
         cells = [
-            run.name,
+            run,
             d["run"].get("ran", "?"),
             d["run"].get("host", "?"),
             result.get("Number of images", "?"),
@@ -49,7 +43,6 @@ def table(work: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(work: Path) -> Path:
-    path = Path(work) / "compare.md"
-    atomic.write_text(path, table(work))
-    return path
+def write(layout: Layout) -> Path:
+    atomic.write_text(layout.compare, table(layout))
+    return layout.compare

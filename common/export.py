@@ -15,6 +15,7 @@ import torch
 
 from common import atomic
 from common.errors import BundleError
+from common.layout import parity_of
 from common.manifest import Manifest
 
 DYNAMIC_DIM = "-1"
@@ -32,7 +33,6 @@ class Parity:
     tolerance: float
     top1_agree: int
     top5_agree: int
-    top5_overlap: float
     simplified: bool
     simplify_note: str
     opset: int
@@ -95,9 +95,9 @@ def parity(
     """Compare ONNX Runtime with PyTorch on real photos; raise when they disagree."""
     names = sorted(images)
     x = np.stack([images[n] for n in names])
-    from common.backends.onnxruntime import OrtBackend
+    from common.backends.onnxruntime import OrtSession
 
-    sess = OrtBackend(path)
+    sess = OrtSession(path, provider="cpu")
     outs = []
     for i in range(0, len(x), bs):
         chunk = x[i : i + bs]
@@ -116,7 +116,6 @@ def parity(
     rows = np.arange(len(ref))
     real_flip = (top1_ref != top1_got) & (ref[rows, top1_ref] - ref[rows, top1_got] > tol)
     top5_ref, top5_got = np.argsort(-ref, 1)[:, :5], np.argsort(-got, 1)[:, :5]
-    overlap = float(np.mean([len(set(a) & set(b)) / 5 for a, b in zip(top5_ref, top5_got, strict=True)]))
     result = Parity(
         onnx=path.name,
         images=names,
@@ -125,11 +124,10 @@ def parity(
         tolerance=tol,
         top1_agree=int(np.sum(top1_ref == top1_got)),
         top5_agree=int(sum((a == b).all() for a, b in zip(top5_ref, top5_got, strict=True))),
-        top5_overlap=overlap,
         simplified=simplified,
         simplify_note=note,
         opset=m.opset,
-        providers=list(sess.session.get_providers()),
+        providers=sess.providers(),
     )
     if real_flip.any() or diff > tol:
         bad = [names[i] for i in np.flatnonzero(real_flip)]
@@ -147,8 +145,10 @@ def convert(
     bs: int,
     images: dict[str, np.ndarray],
     do_simplify: bool = True,
+    extra: dict | None = None,
 ) -> Parity:
-    """Export, check, simplify and parity-test; the ONNX appears under ``out`` only when all passed."""
+    """Export, check, simplify and parity-test; the ONNX appears under ``out`` only when all passed.
+    The parity result (plus ``extra``) is written beside it (``common.layout.parity_of``)."""
     out = Path(out)
     with atomic.atomic_path(out) as tmp:
         export_onnx(model, m, tmp, bs)
@@ -159,5 +159,5 @@ def convert(
         simplified, note = simplify(tmp, m) if do_simplify else (False, "SIMPLIFY=0")
         result = parity(model, tmp, m, images, bs, simplified, note)
     result.onnx = out.name
-    atomic.write_json(out.with_suffix(".parity.json"), asdict(result), indent=1)
+    atomic.write_json(parity_of(out), {**asdict(result), **(extra or {})}, indent=1)
     return result

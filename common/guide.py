@@ -15,8 +15,7 @@ from common.errors import BundleError
 
 
 def _pth2onnx(m: manifest.Manifest, argv: list[str]) -> None:
-    from common import checkpoint, export, sample, weights
-    from common.config import flag
+    from common import checkpoint, export, sample, settings, weights
 
     form = m.pth2onnx_args
     p = argparse.ArgumentParser(prog="pth2onnx.py", description=f"Export {m.title} to ONNX (opset {m.opset}).")
@@ -42,11 +41,10 @@ def _pth2onnx(m: manifest.Manifest, argv: list[str]) -> None:
             p.error("expected: pth2onnx.py <checkpoint> [config.yaml] <output.onnx>")
         pth, bs = a.pth, a.bs
         out = a.rest[-1] if a.rest and a.rest[-1].endswith(".onnx") else m.onnx_name(bs)
-    spec = weights.WeightsSpec.from_table(m.weights)
-    verify = flag("VERIFY", True)
-    path = weights.ensure(spec, Path(pth).resolve().parent, given=Path(pth), verify=verify, progress=False)
-    trust = flag("TRUST_CHECKPOINT", False)
-    model = checkpoint.load_model(m, path, trust=trust, md5_verified=bool(spec.md5) and verify)
+    verify = settings.flag("VERIFY")
+    path = weights.ensure(m.weights, Path(pth).resolve().parent, given=Path(pth), verify=verify, progress=False)
+    trust = settings.flag("TRUST_CHECKPOINT")
+    model = checkpoint.load_model(m, path, trust=trust, md5_verified=bool(m.weights.md5) and verify)
     images = sample.parity_images(m.preprocess)
     r = export.convert(model, m, Path(out), bs if m.static_batch else 1, images)
     print(
@@ -97,7 +95,7 @@ def _postprocess(m: manifest.Manifest, argv: list[str]) -> None:
     p.add_argument("out_dir", nargs="?", default="./")
     p.add_argument("name", nargs="?", default="result.json")
     a = p.parse_args(argv)
-    acc = postprocess.evaluate(Path(a.result_dir), Path(a.label_file))
+    acc = postprocess.evaluate(Path(a.result_dir), Path(a.label_file), m.label_offset)
     path = postprocess.write_result(acc, Path(a.out_dir), a.name)
     print(path.read_text())
 
@@ -112,11 +110,9 @@ SCRIPTS = {
 
 def main(step: str, script: str, argv: list[str] | None = None) -> None:
     """Run one guide step for the model folder that holds ``script``; user errors exit 2 in one line."""
-    from common.weights import WeightsError
-
     try:
         m = manifest.for_folder(Path(script).resolve().parent)
         SCRIPTS[step](m, sys.argv[1:] if argv is None else argv)
-    except (BundleError, WeightsError) as exc:
+    except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -2,19 +2,102 @@
 
 A manifest is found either in the repository (``manifests/<name>.toml`` with the model folder in
 ``models/<name>/``) or in a travelled model folder (``<folder>/manifest.toml`` beside ``model.py``).
+Every key is checked against ``SCHEMA`` at load time: an unknown or mistyped key is an error naming
+the file and the key, so nothing in a manifest is silently ignored.
+
+Python 3.7+ and the standard library only (a travelled folder's light steps import it).
 """
 
 from __future__ import annotations
 
-import tomllib
+import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from common.errors import BundleError
 
-ROOT = Path(__file__).resolve().parent.parent
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised by the travelled-folder tests on older interpreters
+    from common import tomlcompat as tomllib
+
+
+def _root() -> Path:
+    """The bundle's data: the checkout (or travelled folder) around common/, else the installed wheel's
+    ``modelzoo_bundle/`` (``pip install .`` puts manifests, models and checksums there)."""
+    here = Path(__file__).resolve().parent.parent
+    if (here / "manifests").is_dir():
+        return here
+    import importlib.util
+
+    spec = importlib.util.find_spec("modelzoo_bundle")
+    for loc in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(loc) / "manifests").is_dir():
+            return Path(loc)
+    return here
+
+
+ROOT = _root()
 MANIFESTS = ROOT / "manifests"
 INTERPOLATIONS = ("bilinear", "bicubic", "nearest")
+ROLES = ("guide", "demo")
+_MD5 = re.compile(r"^[0-9a-f]{32}$")
+
+# value kinds: "str", "int", "number", "bool", "[str]", "[int]", "[number]", or a nested table
+NUM = "number"
+ACCURACY = {"top1": NUM, "top5": NUM, "source": "str"}
+THROUGHPUT = {"device": "str", "note": "str", "bs": "[int]", "fps": "[number]"}
+SCHEMA: dict[str, Any] = {
+    "name": "str",
+    "title": "str",
+    "paper": "str",
+    "guide": "str",
+    "role": "str",
+    "classes": "int",
+    "label_offset": "int",
+    "upstream": {"repo": "str", "commit": "str", "source": "str", "note": "str"},
+    "weights": {"file": "str", "md5": "str", "urls": "[str]", "size": "int", "where": "str", "package": "str"},
+    "checkpoint": {"container": "str", "strip_prefix": "str"},
+    "architecture": {"parameters": "int", "macs": NUM},
+    "input": {"name": "str", "shape": "[int]"},
+    "output": {"name": "str"},
+    "onnx": {"file": "str", "batch": "str", "opset": "int"},
+    "om": {"output": "str", "atc_extra": "[str]", "static_onnx": "bool", "guide_atc": "[str]"},
+    "preprocess": {
+        "resize": "int",
+        "interpolation": "str",
+        "crop": "int",
+        "mean": "[number]",
+        "std": "[number]",
+        "channel_order": "str",
+    },
+    "files": {"info": "str"},
+    "cli": {"pth2onnx": "[str]"},
+    "accuracy": {"*": ACCURACY},  # any named source: upstream, guide, ...
+    "throughput": [THROUGHPUT],  # an array of tables
+}
+REQUIRED = (
+    "name",
+    "title",
+    "role",
+    "classes",
+    "weights.file",
+    "architecture.parameters",
+    "input.name",
+    "input.shape",
+    "output.name",
+    "onnx.file",
+    "onnx.batch",
+    "om.output",
+    "preprocess.resize",
+    "preprocess.interpolation",
+    "preprocess.crop",
+    "preprocess.mean",
+    "preprocess.std",
+    "files.info",
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +108,18 @@ class Preprocess:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     channel_order: str = "RGB"
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """The ``[weights]`` table: file name, md5 (empty: none published), mirrors, size, where to get it."""
+
+    file: str
+    md5: str = ""
+    urls: tuple[str, ...] = ()
+    size: int | None = None
+    where: str = ""
+    package: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,12 +137,13 @@ class Manifest:
     title: str
     path: Path
     model_dir: Path
+    role: str
     classes: int
+    label_offset: int
     paper: str
     guide: str
-    demo: bool
     upstream: dict
-    weights: dict
+    weights: WeightsSpec
     container: str
     strip_prefix: str
     parameters: int
@@ -60,12 +156,17 @@ class Manifest:
     opset: int
     om_output: str
     atc_extra: tuple[str, ...]
+    guide_atc: tuple[str, ...]
     om_static_onnx: bool
     preprocess: Preprocess
     info_file: str
     pth2onnx_args: tuple[str, ...]
     accuracy: dict = field(default_factory=dict)
     throughput: tuple[Throughput, ...] = ()
+
+    @property
+    def demo(self) -> bool:
+        return self.role == "demo"
 
     @property
     def static_batch(self) -> bool:
@@ -87,89 +188,157 @@ class Manifest:
         return self.input_shape[2]
 
 
-def _get(table: dict, key: str, path: Path, kind: type | tuple = object, default=...):
-    section, _, leaf = key.rpartition(".")
-    node = table
-    for part in section.split(".") if section else []:
-        node = node.get(part, {})
-    if leaf not in node:
-        if default is not ...:
+def _kind_ok(value: Any, kind: str) -> bool:
+    scalar = {
+        "str": lambda v: isinstance(v, str),
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        NUM: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        "bool": lambda v: isinstance(v, bool),
+    }
+    if kind.startswith("["):
+        return isinstance(value, list) and all(scalar[kind[1:-1]](v) for v in value)
+    return scalar[kind](value)
+
+
+def _check(node: dict, schema: dict, where: str, path: Path) -> None:
+    """Every key of ``node`` must be in ``schema`` with the right kind; errors name file and key."""
+    for key, value in node.items():
+        spec = schema.get(key, schema.get("*"))
+        name = f"{where}.{key}" if where else key
+        if spec is None:
+            known = ", ".join(k for k in schema if k != "*")
+            raise BundleError(f"{path}: unknown key `{name}` (known here: {known})")
+        if isinstance(spec, dict):
+            if not isinstance(value, dict):
+                raise BundleError(f"{path}: `{name}` should be a table [{name}]")
+            _check(value, spec, name, path)
+        elif isinstance(spec, list):
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise BundleError(f"{path}: `{name}` should be an array of tables [[{name}]]")
+            for i, row in enumerate(value):
+                _check(row, spec[0], f"{name}[{i}]", path)
+        elif not _kind_ok(value, spec):
+            raise BundleError(f"{path}: `{name}` should be {spec}, got {value!r}")
+
+
+def _get(t: dict, key: str, default: Any = None) -> Any:
+    node: Any = t
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
             return default
-        raise BundleError(f"{path}: missing `{key}` in the manifest")
-    value = node[leaf]
-    if not isinstance(value, kind):
-        raise BundleError(f"{path}: `{key}` should be {getattr(kind, '__name__', kind)}, got {value!r}")
-    return value
+        node = node[part]
+    return node
+
+
+def _weights(t: dict, path: Path) -> WeightsSpec:
+    w = t["weights"]
+    file = w["file"]
+    if not file or "/" in file or "\\" in file:
+        raise BundleError(f"{path}: `weights.file` must be a bare file name, got {file!r}")
+    md5 = w.get("md5", "").strip().lower()
+    if md5 and not _MD5.match(md5):
+        raise BundleError(f"{path}: `weights.md5` must be 32 hex digits or empty, got {md5!r}")
+    if w.get("size") is not None and w["size"] <= 0:
+        raise BundleError(f"{path}: `weights.size` must be positive, got {w['size']}")
+    if not (w.get("urls") or w.get("package") or w.get("where")):
+        raise BundleError(f"{path}: `[weights]` needs urls, a package or a `where` telling users how to get the file")
+    return WeightsSpec(file, md5, tuple(w.get("urls", ())), w.get("size"), w.get("where", ""), w.get("package", ""))
+
+
+def _accuracy(t: dict, path: Path) -> dict:
+    acc = t.get("accuracy", {})
+    for source, row in acc.items():
+        for k in ("top1", "top5"):
+            if k in row and not 0 <= row[k] <= 100:
+                raise BundleError(f"{path}: `accuracy.{source}.{k}` = {row[k]} is not a percentage")
+        if "top1" not in row:
+            raise BundleError(f"{path}: `accuracy.{source}` needs top1")
+    return acc
 
 
 def parse(path: Path, model_dir: Path) -> Manifest:
     """Parse and validate one manifest file."""
     try:
-        t = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        t = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # tomllib.TOMLDecodeError is a ValueError
         raise BundleError(f"{path}: not a readable TOML manifest ({exc})") from None
-    g = lambda key, kind=object, default=...: _get(t, key, path, kind, default)  # noqa: E731
+    _check(t, SCHEMA, "", path)
+    missing = [k for k in REQUIRED if _get(t, k) is None]
+    if missing:
+        raise BundleError(f"{path}: missing `{missing[0]}` in the manifest")
+    g = lambda key, default=None: _get(t, key, default)  # noqa: E731
     pre = Preprocess(
-        resize=g("preprocess.resize", int),
-        interpolation=g("preprocess.interpolation", str),
-        crop=g("preprocess.crop", int),
-        mean=tuple(float(v) for v in g("preprocess.mean", list)),
-        std=tuple(float(v) for v in g("preprocess.std", list)),
-        channel_order=g("preprocess.channel_order", str, "RGB"),
+        resize=g("preprocess.resize"),
+        interpolation=g("preprocess.interpolation"),
+        crop=g("preprocess.crop"),
+        mean=tuple(float(v) for v in g("preprocess.mean")),
+        std=tuple(float(v) for v in g("preprocess.std")),
+        channel_order=g("preprocess.channel_order", "RGB"),
     )
     if pre.interpolation not in INTERPOLATIONS:
-        raise BundleError(f"{path}: preprocess.interpolation must be one of {INTERPOLATIONS}")
+        raise BundleError(f"{path}: `preprocess.interpolation` must be one of {', '.join(INTERPOLATIONS)}")
     if pre.channel_order not in ("RGB", "BGR") or len(pre.mean) != 3 or len(pre.std) != 3:
-        raise BundleError(f"{path}: preprocess needs channel_order RGB|BGR and three mean/std values")
-    batch = g("onnx.batch", str)
+        raise BundleError(f"{path}: `preprocess` needs channel_order RGB|BGR and three mean/std values")
+    batch = g("onnx.batch")
     if batch not in ("dynamic", "static"):
-        raise BundleError(f"{path}: onnx.batch must be 'dynamic' or 'static', got {batch!r}")
+        raise BundleError(f"{path}: `onnx.batch` must be 'dynamic' or 'static', got {batch!r}")
+    role = g("role")
+    if role not in ROLES:
+        raise BundleError(f"{path}: `role` must be one of {', '.join(ROLES)}, got {role!r}")
     rows = []
-    for row in t.get("throughput", []):
+    for row in g("throughput", []):
         if len(row.get("bs", [])) != len(row.get("fps", [])):
             raise BundleError(f"{path}: a [[throughput]] row has {len(row['bs'])} bs but {len(row['fps'])} fps")
-        rows.append(Throughput(row["device"], row.get("note", ""), dict(zip(row["bs"], row["fps"], strict=True))))
-    shape = tuple(g("input.shape", list))
+        rows.append(Throughput(row["device"], row.get("note", ""), dict(zip(row["bs"], row["fps"]))))
+    shape = tuple(g("input.shape"))
     if len(shape) != 3 or shape[0] != 3 or shape[1] != pre.crop or shape[2] != pre.crop:
-        raise BundleError(f"{path}: input.shape {list(shape)} does not match preprocess.crop {pre.crop}")
+        raise BundleError(f"{path}: `input.shape` {list(shape)} does not match preprocess.crop {pre.crop}")
+    classes, offset = g("classes"), g("label_offset", 0)
+    if not 0 <= offset < classes:
+        raise BundleError(f"{path}: `label_offset` must be between 0 and classes - 1, got {offset}")
     return Manifest(
-        name=g("name", str),
-        title=g("title", str),
-        path=path,
-        model_dir=model_dir,
-        classes=g("classes", int),
-        paper=g("paper", str, ""),
-        guide=g("guide", str, ""),
-        demo=g("demo", bool, False),
-        upstream=g("upstream", dict, {}),
-        weights=g("weights", dict),
-        container=g("checkpoint.container", str, ""),
-        strip_prefix=g("checkpoint.strip_prefix", str, "module."),
-        parameters=g("architecture.parameters", int),
-        macs=float(g("architecture.macs", (int, float), 0)),
-        input_name=g("input.name", str),
+        name=g("name"),
+        title=g("title"),
+        path=Path(path),
+        model_dir=Path(model_dir),
+        role=role,
+        classes=classes,
+        label_offset=offset,
+        paper=g("paper", ""),
+        guide=g("guide", ""),
+        upstream=g("upstream", {}),
+        weights=_weights(t, path),
+        container=g("checkpoint.container", ""),
+        strip_prefix=g("checkpoint.strip_prefix", "module."),
+        parameters=g("architecture.parameters"),
+        macs=float(g("architecture.macs", 0)),
+        input_name=g("input.name"),
         input_shape=shape,
-        output_name=g("output.name", str),
-        onnx_file=g("onnx.file", str),
+        output_name=g("output.name"),
+        onnx_file=g("onnx.file"),
         onnx_batch=batch,
-        opset=g("onnx.opset", int, 11),
-        om_output=g("om.output", str),
-        atc_extra=tuple(g("om.atc_extra", list, [])),
-        om_static_onnx=g("om.static_onnx", bool, False),
+        opset=g("onnx.opset", 11),
+        om_output=g("om.output"),
+        atc_extra=tuple(g("om.atc_extra", [])),
+        guide_atc=tuple(g("om.guide_atc", [])),
+        om_static_onnx=g("om.static_onnx", False),
         preprocess=pre,
-        info_file=g("files.info", str),
-        pth2onnx_args=tuple(g("cli.pth2onnx", list, ["weights", "onnx"])),
-        accuracy=g("accuracy", dict, {}),
+        info_file=g("files.info"),
+        pth2onnx_args=tuple(g("cli.pth2onnx", ["weights", "onnx"])),
+        accuracy=_accuracy(t, path),
         throughput=tuple(rows),
     )
 
 
-def names(include_demo: bool = True) -> list[str]:
-    """Model names with a manifest in the repository, the four guide models first."""
+def names(role: str | None = None) -> list[str]:
+    """Model names with a manifest in the repository (sorted); ``role`` keeps only ``guide`` or ``demo`` ones."""
     found = sorted(p.stem for p in MANIFESTS.glob("*.toml"))
-    if include_demo:
-        return found
-    return [n for n in found if not load(n).demo]
+    return found if role is None else [n for n in found if load(n).role == role]
+
+
+def guide_models() -> list[str]:
+    """The models the guides cover (``role = "guide"``): what MODEL=all, the tests and bench/ run."""
+    return names("guide")
 
 
 def load(name: str) -> Manifest:
@@ -192,3 +361,7 @@ def for_folder(model_dir: Path) -> Manifest:
     if repo.is_file():
         return parse(repo, model_dir)
     raise BundleError(f"{model_dir}: no manifest.toml here and no {repo}")
+
+
+if __name__ == "__main__":  # `python -m common.manifest guide-models`: for the Makefile
+    print(" ".join(guide_models() if sys.argv[1:] == ["guide-models"] else names()))

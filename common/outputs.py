@@ -34,6 +34,11 @@ def write(path: Path, values: np.ndarray, fmt: str) -> None:
     os.replace(tmp, path)
 
 
+def stem(input_path: Path | str) -> str:
+    """The name an input's outputs carry: ``<stem>_<k>.<fmt>``."""
+    return Path(input_path).stem
+
+
 def name(stem: str, k: int, fmt: str) -> str:
     return f"{stem}_{k}.{fmt.lower()}"
 

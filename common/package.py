@@ -33,7 +33,7 @@ def build(m: Manifest, dest: Path, result: Path | None = None) -> Path:
     with atomic.atomic_dir(target) as tmp:
         shutil.copytree(m.model_dir, tmp, dirs_exist_ok=True, ignore=IGNORE)
         shutil.copyfile(m.path, tmp / "manifest.toml")
-        shutil.copytree(ROOT / "common", tmp / "common", ignore=IGNORE)
+        shutil.copytree(Path(__file__).resolve().parent, tmp / "common", ignore=IGNORE)
         for name in ("LICENSE", "requirements.txt"):
             shutil.copyfile(ROOT / name, tmp / name)
         (tmp / "modelzoo_level.txt").write_text(level(m, result))

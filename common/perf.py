@@ -14,9 +14,8 @@ import numpy as np
 
 from common import atomic
 from common.manifest import Manifest
-from common.progress import bar
 
-DEFAULT_BS = (1, 4, 8, 16, 32, 64)
+HOST_METHOD = "median latency of timed runs after 2 warm-up runs, random inputs"
 
 
 @dataclass
@@ -26,7 +25,8 @@ class PerfRow:
     p50_ms: float
     p99_ms: float
     runs: int
-    source: str
+    source: str  # what ran (runtime, provider, device)
+    method: str = HOST_METHOD  # how the figure was produced
 
 
 def measure(
@@ -56,27 +56,12 @@ def measure(
     return times
 
 
-def row(bs: int, times_ms: list[float], source: str) -> PerfRow:
-    a = np.asarray(times_ms)
+def row(bs: int, times_ms: list[float], source: str, method: str = HOST_METHOD, samples_per_s: float | None = None):
+    """A row from per-run latencies; ``samples_per_s`` overrides bs / median when a tool reports its own."""
+    a = np.asarray(times_ms, dtype=np.float64)
     p50 = float(np.median(a))
-    return PerfRow(bs, bs * 1000.0 / p50, p50, float(np.percentile(a, 99)), len(times_ms), source)
-
-
-def sweep(open_for_bs, m: Manifest, batch_sizes, progress: bool = True, **measure_kw) -> tuple[list[PerfRow], str]:
-    """``open_for_bs(bs)`` returns a backend able to run a batch of ``bs`` (static models: its own file).
-    Returns the rows and what ran (the backend's description)."""
-    rows, ran = [], ""
-    rng = np.random.default_rng(0)
-    with bar(total=len(batch_sizes), desc="perf", unit="bs", enable=progress) as pb:
-        for bs in batch_sizes:
-            backend = open_for_bs(bs)
-            x = rng.standard_normal((bs, *m.input_shape), dtype=np.float32)
-            times = measure(backend.run, x, **measure_kw)
-            ran = backend.describe()
-            rows.append(row(bs, times, f"host-measured, {ran}"))
-            backend.close()
-            pb.update()
-    return rows, ran
+    rate = bs * 1000.0 / p50 if samples_per_s is None else float(samples_per_s)
+    return PerfRow(bs, rate, p50, float(np.percentile(a, 99)), len(times_ms), source, method)
 
 
 def published_columns(m: Manifest) -> list[tuple[str, dict[int, float]]]:
@@ -92,10 +77,10 @@ def table(m: Manifest, rows: list[PerfRow], device: str) -> str:
         cells = [str(r.bs), f"{r.samples_per_s:.2f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}", str(r.runs)]
         cells += [f"{fps[r.bs]:g}" if r.bs in fps else "—" for _, fps in pub]
         lines.append("| " + " | ".join(cells) + " |")
-    source = rows[0].source if rows else ""
+    how = sorted({f"{r.source}: {r.method}" for r in rows})
     note = (
-        f"\nMeasured: {source}; median of timed runs after warm-up, random inputs. Published columns are "
-        "the guides' figures for Ascend/T4 hardware (Ascend 310 = per card, 4 chips), not measured here.\n"
+        "\nMeasured: " + "; ".join(how) + ". Published columns are the guides' figures for Ascend/T4 hardware "
+        "(Ascend 310 = per card, 4 chips), not measured here.\n"
     )
     return "\n".join(lines) + "\n" + note
 

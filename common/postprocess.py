@@ -1,8 +1,9 @@
 """Top-k accuracy from per-sample output files, written as the guides' result.json.
 
 Fixes the guides' scripts: stray files (summary JSONs, logs) are ignored, ``_0`` and ``_1`` outputs
-are both read, a missing label or output names the images, every output must have the same width
-(the guides reported whatever width the last file had), and 1001-wide outputs shift the label by +1.
+are both read, a missing label or output names the images, and every output must have the same width
+(the guides reported whatever width the last file had). A model whose class 0 is "background"
+(InceptionResNetV2, 1001 classes) has ``label_offset = 1`` in its manifest: model class = label + 1.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ class Accuracy:
     images: int
     classes: int
     topk: list[float]  # cumulative top-1..5, fractions
-    predictions: dict[str, list[int]]  # stem -> top-5 class ids (in the model's own indexing)
-    labels: dict[str, int]  # stem -> label in the model's own indexing (shifted for 1001)
+    predictions: dict[str, list[int]]  # stem -> top-5 labels (model class - label_offset; -1 = background)
+    labels: dict[str, int]  # stem -> label (0-based, as in val_label.txt)
 
     def result_json(self) -> dict:
         """The guides' result.json: ``str(round(acc * 100, 2)) + '%'`` (89.5%, not 89.50%)."""
@@ -45,8 +46,8 @@ def _names(stems: list[str], limit: int = 5) -> str:
     return ", ".join(sorted(stems)[:limit]) + more
 
 
-def evaluate(result_dir: Path, label_file: Path, expect: list[str] | None = None) -> Accuracy:
-    """Score every output in ``result_dir`` against ``label_file``.
+def evaluate(result_dir: Path, label_file: Path, label_offset: int = 0, expect: list[str] | None = None) -> Accuracy:
+    """Score every output in ``result_dir`` against ``label_file``; model class = label + ``label_offset``.
 
     ``expect`` (image stems that should have an output, e.g. from the info file) turns a missing
     output into an error; without it, labels with no output are only counted on stderr.
@@ -71,8 +72,7 @@ def evaluate(result_dir: Path, label_file: Path, expect: list[str] | None = None
             raise BundleError(f"{files[s]}: {row.size} values, but {files[stems[0]].name} has {first.size}")
         logits[i] = row
     classes = first.size
-    shift = 1 if classes == 1001 else 0
-    truth = np.array([labels[s] + shift for s in stems])
+    truth = np.array([labels[s] + label_offset for s in stems])
     if truth.max() >= classes:
         bad = [s for s, t in zip(stems, truth, strict=True) if t >= classes]
         raise BundleError(f"{label_file}: label out of range for a {classes}-class output: {_names(bad)}")
@@ -82,8 +82,8 @@ def evaluate(result_dir: Path, label_file: Path, expect: list[str] | None = None
     top = np.take_along_axis(top, order, 1)
     hits = top == truth[:, None]
     topk = [float(hits[:, : j + 1].any(axis=1).mean()) for j in range(k)]
-    preds = {s: top[i].tolist() for i, s in enumerate(stems)}
-    return Accuracy(len(stems), classes, topk, preds, dict(zip(stems, truth.tolist(), strict=True)))
+    preds = {s: (top[i] - label_offset).tolist() for i, s in enumerate(stems)}
+    return Accuracy(len(stems), classes, topk, preds, {s: labels[s] for s in stems})
 
 
 def write_result(acc: Accuracy, out_dir: Path, name: str = "result.json") -> Path:

@@ -1,6 +1,6 @@
 """The guides' preprocessing, bit for bit: resize the short side, center-crop, normalise, write .bin.
 
-What the guides' scripts compute (FACTS.md §2): ``Image.open(p).convert('RGB')``; short side to S
+What the guides' scripts compute: ``Image.open(p).convert('RGB')``; short side to S
 (long side ``int(S * long / short)``, no resize when the short side already is S) with the named
 PIL filter; crop offsets ``int(round((size - crop) / 2.0))``; ``/255``, ``(x - mean) / std`` in
 float32; CHW; BGR models reverse the channel axis last. One raw float32 file per image.

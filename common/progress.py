@@ -1,16 +1,17 @@
-"""Progress bars (tqdm) that stay quiet when output is not a terminal and PROGRESS=0."""
+"""Progress bars (tqdm) on stderr, off with PROGRESS=0."""
 
 from __future__ import annotations
 
-import os
 import sys
 
 from tqdm import tqdm
 
+from common import settings
 
-def enabled(default: bool = True) -> bool:
-    value = os.environ.get("PROGRESS")
-    return default if value is None else value not in ("0", "no", "false")
+
+def enabled() -> bool:
+    """The PROGRESS setting (parsed by the settings table: 0/no/false/off hide the bars)."""
+    return settings.flag("PROGRESS")
 
 
 def bar(total: int | None = None, desc: str = "", unit: str = "it", enable: bool = True, **kwargs) -> tqdm:

@@ -3,14 +3,15 @@ throughput, and the exact versions and checksums used."""
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from importlib import metadata
 from pathlib import Path
 
-from common import atomic
+from common import atomic, records
+from common.artifacts import Artifacts
 from common.config import Config
+from common.summary import args_dict
 
 PACKAGES = ("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxsim", "numpy", "pillow", "ais_bench")
 
@@ -23,14 +24,6 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return found
-
-
-def read_json(path: Path) -> dict | None:
-    """A JSON file's content, or None when it is missing or unreadable (a report renders regardless)."""
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
 
 
 def _accuracy_rows(cfg: Config, result: dict | None) -> list[str]:
@@ -52,24 +45,23 @@ def _accuracy_rows(cfg: Config, result: dict | None) -> list[str]:
     return rows
 
 
-def write(cfg: Config) -> Path:
-    from common.cli import dataset
+def write(art: Artifacts) -> Path:
+    from common.errors import BundleError
     from common.weights import cached_md5
 
-    m = cfg.model
-    run = cfg.run_dir
-    result = read_json(run / "result.json")
-    summary = read_json(run / "outputs_summary.json") or {}
-    parity = read_json(cfg.onnx_path().with_suffix(".parity.json"))
+    cfg = art.cfg
+    m, layout, run = cfg.model, cfg.layout, cfg.run
+    result = records.read(run.file("result.json"))
+    summary = records.read(run.summary) or {}
+    parity = records.read(layout.parity(cfg.bs))
     try:
-        val, labels = dataset(cfg)
-    except Exception:  # noqa: BLE001 - the report still renders without a dataset
-        val, labels = Path(cfg.dataset), Path(cfg.labels or "?")
-    files = {"onnx": cfg.onnx_path(), "info": cfg.info_path, "result.json": run / "result.json"}
+        val, labels = art.dataset()
+    except BundleError:  # the report still renders without a dataset
+        val, labels = Path(cfg.settings.dataset), Path(cfg.settings.labels or "?")
+    files = {"onnx": layout.onnx(cfg.bs), "info": layout.info, "result.json": run.file("result.json")}
     if parity and parity.get("weights"):
         files = {"weights": Path(parity["weights"]["file"]), **files}
-    om_dir = cfg.work / "om"
-    for om in sorted(om_dir.glob("*.om")) if om_dir.is_dir() else []:
+    for om in sorted(layout.om_dir.glob("*.om")) if layout.om_dir.is_dir() else []:
         files[f"om {om.name}"] = om
     sums = {k: cached_md5(p) for k, p in files.items() if p.is_file()}
     info = {
@@ -77,7 +69,7 @@ def write(cfg: Config) -> Path:
         "title": m.title,
         "backend": cfg.backend,
         "bs": cfg.bs,
-        "ran": summary.get("args", {}).get("backend", ""),
+        "ran": args_dict(summary).get("backend", ""),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "host": platform.node(),
         "machine": platform.machine(),
@@ -90,7 +82,7 @@ def write(cfg: Config) -> Path:
         "infer_throughput": summary.get("throughput"),
         "infer_timing": summary.get("timing_source"),
     }
-    atomic.write_json(run / "run.json", info, indent=1)
+    records.write(run.file("run.json"), info)
     lines = [
         f"# {m.title}: {cfg.backend} backend, batch size {cfg.bs}",
         "",
@@ -112,7 +104,7 @@ def write(cfg: Config) -> Path:
             f"{parity['top5_agree']}/{len(parity['images'])}. Simplifier: {parity['simplify_note']}.",
             "",
         ]
-    perf_md = run / "perf.md"
+    perf_md = run.file("perf.md")
     lines += [
         "## Throughput",
         "",
@@ -134,6 +126,6 @@ def write(cfg: Config) -> Path:
     lines += [f"| {k} | {v} |" for k, v in info["versions"].items()]
     lines += ["", "## Checksums (md5)", "", "| file | md5 |", "|---|---|"]
     lines += [f"| {k} (`{files[k]}`) | `{v}` |" for k, v in sums.items()]
-    path = run / "report.md"
+    path = run.file("report.md")
     atomic.write_text(path, "\n".join(lines) + "\n")
     return path

@@ -1,37 +1,22 @@
-"""Walk an info file in batches of BS through any backend and write per-sample outputs plus an
-ais_bench-style summary JSON. Backend-blind: the same files whichever backend ran."""
+"""Walk input files in batches of BS through any ``Session`` and write per-sample outputs plus the
+summary JSON; ``SessionRunner`` is the ``Runner`` of every backend that loads a model in-process.
+Backend-blind: the same files whichever session ran."""
 
 from __future__ import annotations
 
-import json
-import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from common import atomic, outputs
+from common import outputs, perf, summary
+from common.backends import Runner, Session
 from common.errors import BundleError
 from common.progress import bar
-
-
-def stats(ms: list[float]) -> dict:
-    """ais_bench's statistics block: min, max, mean, median, percentile(99%), count (ms)."""
-    if not ms:
-        return {"min": 0, "max": 0, "mean": 0, "median": 0, "percentile(99%)": 0, "count": 0}
-    a = np.asarray(ms, dtype=np.float64)
-    return {
-        "min": float(a.min()),
-        "max": float(a.max()),
-        "mean": float(a.mean()),
-        "median": float(np.median(a)),
-        "percentile(99%)": float(np.percentile(a, 99)),
-        "count": int(a.size),
-    }
 
 
 def read_batch(paths: list[Path], shape: tuple[int, ...]) -> np.ndarray:
@@ -71,8 +56,14 @@ def _prefetch(batches: list[list[Path]], shape: tuple[int, ...], depth: int = 2)
         yield item
 
 
+def todo(inputs: list[Path], out_dir: Path) -> list[Path]:
+    """The inputs that have no output in ``out_dir`` yet (resume)."""
+    done = set(outputs.scan(out_dir)) if Path(out_dir).is_dir() else set()
+    return [p for p in inputs if outputs.stem(p) not in done]
+
+
 def infer(
-    backend,
+    session: Session,
     inputs: list[Path],
     bs: int,
     out_dir: Path,
@@ -81,39 +72,38 @@ def infer(
     progress: bool = True,
     args: dict | None = None,
 ) -> dict:
-    """Run ``inputs`` (.bin files) through ``backend`` in batches of ``bs`` into ``out_dir``.
+    """Run ``inputs`` (.bin files) through ``session`` in batches of ``bs`` into ``out_dir``.
 
-    Samples whose outputs already exist are skipped (resume). A static-batch backend gets its last
+    Samples whose outputs already exist are skipped (resume). A static-batch session gets its last
     batch zero-padded; the padding writes no files. Returns the summary (also written as
     ``<out_dir>_summary.json``, where ais_bench writes it).
     """
     out_dir = Path(out_dir)
+    if session.batch is not None and session.batch != bs:
+        raise BundleError(f"the model has a fixed batch of {session.batch} but BS={bs}")
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in out_dir.glob(".*.tmp"):
         stale.unlink(missing_ok=True)
-    if backend.batch is not None and backend.batch != bs:
-        raise BundleError(f"the model has a fixed batch of {backend.batch} but BS={bs}")
-    done = set(outputs.scan(out_dir))
-    todo = [p for p in inputs if p.stem not in done]
-    batches = [todo[i : i + bs] for i in range(0, len(todo), bs)]
+    left = todo(inputs, out_dir)
+    batches = [left[i : i + bs] for i in range(0, len(left), bs)]
     times: list[float] = []
     filesinfo: dict = {}
     pending = []
     with (
         ThreadPoolExecutor(max_workers=2) as writer,
-        bar(total=len(inputs), initial=len(inputs) - len(todo), desc="infer", unit="img", enable=progress) as pb,
+        bar(total=len(inputs), initial=len(inputs) - len(left), desc="infer", unit="img", enable=progress) as pb,
     ):
         for n, (paths, x) in enumerate(_prefetch(batches, input_shape)):
             real = len(paths)
-            if real < bs and backend.batch is not None:
+            if real < bs and session.batch is not None:
                 x = np.concatenate([x, np.zeros((bs - real, *input_shape), np.float32)])
             t0 = time.perf_counter()
-            outs = backend.run(x)
+            outs = session.run(x)
             times.append((time.perf_counter() - t0) * 1000)
             names = []
             for i, p in enumerate(paths):
                 for k, out in enumerate(outs):
-                    target = out_dir / outputs.name(p.stem, k, outfmt)
+                    target = out_dir / outputs.name(outputs.stem(p), k, outfmt)
                     names.append(str(target))
                     pending.append(writer.submit(outputs.write, target, out[i], outfmt))
             filesinfo[n] = {"infiles": [str(p) for p in paths], "outfiles": names}
@@ -121,24 +111,71 @@ def infer(
             pb.update(real)
         for f in pending:
             f.result()
-    own = getattr(backend, "own_timings", lambda: None)()
-    compute = own if own else times
-    mean = stats(compute)["mean"]
-    host_mean = stats(times)["mean"]
-    summary = {
-        "filesinfo": filesinfo,
-        "args": {"batchsize": bs, "outfmt": outfmt, "backend": backend.describe(), **(args or {})},
-        "NPU_compute_time": stats(compute),
-        "H2D_latency": stats([]),
-        "D2H_latency": stats([]),
-        "throughput": 1000.0 * bs / mean if mean else 0.0,
-        "npu_compute_time_list": compute,
-        "pid": os.getpid(),
-        "samples": len(inputs),
-        "skipped": len(inputs) - len(todo),
-        "timing_source": "ais_bench" if own else "host (perf_counter around run)",
-        # the host's own clock around each run, kept beside a tool's compute-time figure
-        "host_throughput": 1000.0 * bs / host_mean if host_mean else 0.0,
-    }
-    atomic.write_text(out_dir.parent / f"{out_dir.name}_summary.json", json.dumps(summary))
-    return summary
+    own = session.own_timings()
+    data = summary.build(
+        filesinfo=filesinfo,
+        args={"batchsize": bs, "outfmt": outfmt, "backend": session.describe(), **(args or {})},
+        compute_ms=own or times,
+        host_ms=times,
+        samples=len(inputs),
+        samples_run=len(left),
+        timing_source="ais_bench" if own else "host (perf_counter around run)",
+    )
+    return summary.write(out_dir, data)
+
+
+class SessionRunner(Runner):
+    """The runner of in-process sessions: ``open_session(bs)`` gives a session able to run batches of
+    ``bs`` (static-batch models: its own file). The inference session is opened once and kept."""
+
+    def __init__(
+        self,
+        open_session: Callable[[int], Session],
+        bs: int,
+        input_shape: tuple[int, ...],
+        outfmt: str = "TXT",
+        progress: bool = True,
+        perf_seconds: float = 1.0,
+        args: dict | None = None,
+    ) -> None:
+        self.open_session, self.bs, self.input_shape = open_session, bs, tuple(input_shape)
+        self.outfmt, self.progress, self.perf_seconds, self.args = outfmt, progress, perf_seconds, args or {}
+        self._sessions: dict[int, Session] = {}
+        self.name = "session"
+
+    def session(self, bs: int) -> Session:
+        """The session for batch size ``bs``: one per distinct model file, opened on first use."""
+        if bs not in self._sessions:
+            self._sessions[bs] = self.open_session(bs)
+        return self._sessions[bs]
+
+    def infer(self, inputs: list[Path], out_dir: Path) -> dict:
+        s = self.session(self.bs)
+        return infer(s, inputs, self.bs, out_dir, self.input_shape, self.outfmt, self.progress, self.args)
+
+    def perf(self, bs: int) -> perf.PerfRow:
+        with self.open_session(bs) if bs != self.bs else _Borrowed(self.session(bs)) as s:
+            x = np.random.default_rng(0).standard_normal((bs, *self.input_shape), dtype=np.float32)
+            times = perf.measure(s.run, x, min_seconds=self.perf_seconds)
+            return perf.row(bs, times, f"host-measured, {s.describe()}", perf.HOST_METHOD)
+
+    def describe(self) -> str:
+        return self.session(self.bs).describe()
+
+    def close(self) -> None:
+        for s in self._sessions.values():
+            s.close()
+        self._sessions.clear()
+
+
+class _Borrowed:
+    """A session used in a ``with`` block without closing it (the runner owns it)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __enter__(self) -> Session:
+        return self.session
+
+    def __exit__(self, *exc) -> None:
+        pass

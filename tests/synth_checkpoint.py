@@ -13,12 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from common import manifest  # noqa: E402
-from common.architecture import build  # noqa: E402
+from common import manifest
+from common.architecture import build
 
 PYCLS_CFG = "MODEL:\n  TYPE: effnet\n  NUM_CLASSES: 1000\nEN:\n  STEM_W: 40\n  HEAD_W: 1536\n"
 

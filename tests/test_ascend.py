@@ -14,13 +14,31 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common import ascend, atc, manifest, npu, outputs, runner
-from common.backends.onnxruntime import OrtBackend
+from common import atc, manifest, npu, outputs, runner
+from common.backends import ais_bench, benchmark
+from common.backends.ais_bench import AisBenchRunner
+from common.backends.benchmark import BenchmarkRunner
+from common.backends.onnxruntime import OrtSession
 from common.errors import BundleError
+from common.layout import Layout, summary_of
 from tests.conftest import GUIDE_MODELS, ROOT, SUMMARY_KEYS
 
 FAKES = ROOT / "tests" / "fakes"
 PYBIN = str(Path(sys.executable).parent)
+
+
+def convert(m, onnx_path, work, bs, **kw) -> Path:
+    """ONNX -> OM into ``work/om`` with the stand-in ATC."""
+    return atc.convert(m, Layout(Path(work), m), onnx_path, bs, **kw)
+
+
+def om_runner(m, om, bs, devices=("0",), dynamic=False, loop=100) -> AisBenchRunner:
+    return AisBenchRunner(lambda _bs: om, devices, bs, m.input_shape, "TXT", False, loop=loop, dynamic=dynamic)
+
+
+def infer_om(m, om, inputs, bs, out, devices=("0",), dynamic=False) -> dict:
+    with om_runner(m, om, bs, devices, dynamic) as r:
+        return r.infer(inputs, out)
 
 
 @pytest.fixture
@@ -104,7 +122,7 @@ def tiny(tmp_path_factory):
         rng.standard_normal((3, 32, 32), dtype=np.float32).tofile(p)
         inputs.append(p)
     ref = base / "ort" / "bs4"
-    runner.infer(OrtBackend(onnx_path), inputs, 4, ref, m.input_shape, "TXT", progress=False)
+    runner.infer(OrtSession(onnx_path), inputs, 4, ref, m.input_shape, "TXT", progress=False)
     return m, onnx_path, inputs, ref
 
 
@@ -151,9 +169,8 @@ def test_atc_command_matches_the_guides(name, monkeypatch):
     ]
 
 
-def test_atc_command_extras_and_dynamic_batch(monkeypatch):
+def test_atc_command_extras_and_dynamic_batch():
     m = dataclasses.replace(manifest.load("sk-resnet50"), atc_extra=("--precision_mode=allow_fp32_to_fp16",))
-    monkeypatch.setenv("ATC_EXTRA", '--auto_tune_mode="RL,GA"')
     cmd = atc.atc_command(
         m,
         "/a b/x.onnx",
@@ -162,7 +179,7 @@ def test_atc_command_extras_and_dynamic_batch(monkeypatch):
         "Ascend310",
         log="info",
         dynamic_batch=[1, 4, 8],
-        extra="--op_select_implmode=high_performance",
+        extra='--auto_tune_mode="RL,GA" --op_select_implmode=high_performance',
     )
     assert cmd[2] == "--model=/a b/x.onnx" and "--input_shape=image:-1,3,224,224" in cmd and "--log=info" in cmd
     assert cmd[8:] == [
@@ -186,7 +203,7 @@ def test_convert_each_guide_model(name, fakes, tmp_path):
     onnx_path = tiny_onnx(
         work / m.onnx_name(16), m.input_name, m.height, m.classes, batch=static, output_name=m.output_name
     )
-    om = ascend.om_step(m, onnx_path, work, 16, soc="Ascend310P3")
+    om = convert(m, onnx_path, work, 16, soc="Ascend310P3")
     assert om == work / "om" / f"{m.om_name(16)}.om" and om.is_file()
     argv = fakes("atc")[-1]["argv"]
     model = Path(argv[1].split("=", 1)[1])
@@ -201,16 +218,16 @@ def test_convert_each_guide_model(name, fakes, tmp_path):
     assert argv[4:] == [EXPECTED_BS16[name][2], "--log=error", "--soc_version=Ascend310P3"]
     assert sorted(p.name for p in (work / "om").iterdir() if p.name.startswith(".")) == []
     assert (work / "om" / f"atc_{m.om_name(16)}.log").read_text().startswith("$ ")
-    ascend.om_step(m, onnx_path, work, 16, soc="Ascend310P3")  # fresh: not converted again
+    convert(m, onnx_path, work, 16, soc="Ascend310P3")  # fresh: not converted again
     assert len(fakes("atc")) == 1
-    ascend.om_step(m, onnx_path, work, 16, soc="Ascend310")  # another chip: converted again
+    convert(m, onnx_path, work, 16, soc="Ascend310")  # another chip: converted again
     assert len(fakes("atc")) == 2
 
 
 def test_convert_dynamic_batch(fakes, tmp_path):
     m = manifest.load("sk-resnet50")
     onnx_path = tiny_onnx(tmp_path / "sk_resnet50.onnx", "image", 224)
-    om = ascend.om_step(m, onnx_path, tmp_path, 16, soc="Ascend310P3", dynamic_batch=(1, 4, 8))
+    om = convert(m, onnx_path, tmp_path, 16, soc="Ascend310P3", dynamic_batch=(1, 4, 8))
     assert om.name == "sk_resnet50_bsdyn.om"
     argv = fakes("atc")[-1]["argv"]
     assert "--input_shape=image:-1,3,224,224" in argv and argv[-1] == "--dynamic_batch_size=1,4,8"
@@ -219,14 +236,12 @@ def test_convert_dynamic_batch(fakes, tmp_path):
 def test_atc_failure_leaves_no_om(fakes, tmp_path, monkeypatch):
     m = manifest.load("sk-resnet50")
     onnx_path = tiny_onnx(tmp_path / "sk_resnet50.onnx", "image", 224)
-    monkeypatch.setenv("ATC_EXTRA", "--no_such_flag=1")
     with pytest.raises(BundleError, match="unknown command line flag 'no_such_flag'"):
-        ascend.om_step(m, onnx_path, tmp_path, 4, soc="Ascend310P3")
+        convert(m, onnx_path, tmp_path, 4, soc="Ascend310P3", extra="--no_such_flag=1")
     assert list((tmp_path / "om").iterdir()) == [tmp_path / "om" / "atc_sk_resnet50_bs4.log"]
     wrong = dataclasses.replace(m, input_name="input")  # ATC checks the name against the graph
-    monkeypatch.delenv("ATC_EXTRA")
     with pytest.raises(BundleError, match=r"E10001.*input_shape"):
-        ascend.om_step(wrong, onnx_path, tmp_path, 4, soc="Ascend310P3")
+        convert(wrong, onnx_path, tmp_path, 4, soc="Ascend310P3")
     assert not (tmp_path / "om" / "sk_resnet50_bs4.om").exists()
 
 
@@ -252,16 +267,16 @@ def test_soc_detected_or_overridden(fakes, tmp_path, monkeypatch):
     m = manifest.load("sk-resnet50")
     onnx_path = tiny_onnx(tmp_path / "sk_resnet50.onnx", "image", 224)
     monkeypatch.setenv("FAKE_NPU_CHIP", "910B3")
-    ascend.om_step(m, onnx_path, tmp_path / "a", 1)
+    convert(m, onnx_path, tmp_path / "a", 1)
     assert fakes("atc")[-1]["argv"][-1] == "--soc_version=Ascend910B3"
     only_atc = tmp_path / "bin"  # no npu-smi here: an explicit SOC must be enough
     only_atc.mkdir()
     (only_atc / "atc").symlink_to(FAKES / "bin" / "atc")
     monkeypatch.setenv("PATH", os.pathsep.join([str(only_atc), PYBIN, "/usr/bin:/bin"]))
-    ascend.om_step(m, onnx_path, tmp_path / "b", 1, soc="Ascend310")
+    convert(m, onnx_path, tmp_path / "b", 1, soc="Ascend310")
     assert fakes("atc")[-1]["argv"][-1] == "--soc_version=Ascend310"
     with pytest.raises(BundleError, match="npu-smi not found.*SOC=Ascend310P3"):
-        ascend.om_step(m, onnx_path, tmp_path / "c", 1)
+        convert(m, onnx_path, tmp_path / "c", 1)
 
 
 # ---- ais_bench -------------------------------------------------------------------------------------------
@@ -270,26 +285,26 @@ def test_soc_detected_or_overridden(fakes, tmp_path, monkeypatch):
 @pytest.fixture
 def tiny_om(fakes, tiny, tmp_path):
     m, onnx_path, inputs, ref = tiny
-    return ascend.om_step(m, onnx_path, tmp_path / "work", 4, soc="Ascend310P3")
+    return convert(m, onnx_path, tmp_path / "work", 4, soc="Ascend310P3")
 
 
 def test_infer_om_api_matches_onnxruntime(fakes, tiny, tiny_om, tmp_path):
     m, _, inputs, ref = tiny
     out = tmp_path / "results" / "bs4"
-    summary = ascend.infer_om(m, tiny_om, inputs, 4, out, progress=False)
+    summary = infer_om(m, tiny_om, inputs, 4, out)
     same_files(out, ref)
     assert SUMMARY_KEYS <= set(summary) and summary["timing_source"] == "ais_bench"
     assert summary["NPU_compute_time"]["count"] == 3 and summary["throughput"] > 0
-    assert json.loads((tmp_path / "results" / "bs4_summary.json").read_text())["samples"] == 10
+    assert json.loads(summary_of(out).read_text())["samples"] == 10
     assert [c["device"] for c in fakes("InferSession")] == [0] and not fakes("ais_bench")
 
 
 def test_infer_om_cli_matches_onnxruntime(fakes, tiny, tiny_om, tmp_path, monkeypatch):
     m, _, inputs, ref = tiny
     monkeypatch.setitem(sys.modules, "ais_bench.infer.interface", None)  # the API does not import
-    assert not ascend.api_available()
+    assert not ais_bench.api_available()
     out = tmp_path / "results" / "bs4"
-    summary = ascend.infer_om(m, tiny_om, inputs, 4, out, progress=False)
+    summary = infer_om(m, tiny_om, inputs, 4, out)
     same_files(out, ref)
     argv = fakes("ais_bench")[0]["argv"]
     assert argv[argv.index("--outfmt") + 1] == "TXT" and argv[argv.index("--batchsize") + 1] == "4"
@@ -304,14 +319,14 @@ def test_infer_om_two_devices(api, fakes, tiny, tiny_om, tmp_path, monkeypatch):
     if not api:
         monkeypatch.setitem(sys.modules, "ais_bench.infer.interface", None)
     out = tmp_path / "results" / "bs4"
-    summary = ascend.infer_om(m, tiny_om, inputs, 4, out, devices="0,1", progress=False)
+    summary = infer_om(m, tiny_om, inputs, 4, out, devices=("0", "1"))
     same_files(out, ref)
     assert sorted(summary["throughput_per_device"]) == ["0", "1"]
     assert summary["throughput"] == pytest.approx(sum(summary["throughput_per_device"].values()))
     assert summary["NPU_compute_time"]["count"] == 3  # 10 inputs at bs4: 2 batches on NPU 0, 1 on NPU 1
     sessions = fakes("InferSession")
     assert sorted({c["device"] for c in sessions}) == [0, 1]
-    assert json.loads((tmp_path / "results" / "bs4_summary.json").read_text())["samples"] == 10
+    assert json.loads(summary_of(out).read_text())["samples"] == 10
 
 
 def test_infer_om_device_failure_keeps_the_other_shard(fakes, tiny, tiny_om, tmp_path, monkeypatch):
@@ -319,7 +334,7 @@ def test_infer_om_device_failure_keeps_the_other_shard(fakes, tiny, tiny_om, tmp
     monkeypatch.setenv("FAKE_NPU_COUNT", "1")  # NPU 1 does not exist
     out = tmp_path / "results" / "bs4"
     with pytest.raises(BundleError, match="device 1"):
-        ascend.infer_om(m, tiny_om, inputs, 4, out, devices="0,1", progress=False)
+        infer_om(m, tiny_om, inputs, 4, out, devices=("0", "1"))
     assert sorted(outputs.scan(out)) == sorted(p.stem for p in inputs[:8])
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
 
@@ -327,8 +342,8 @@ def test_infer_om_device_failure_keeps_the_other_shard(fakes, tiny, tiny_om, tmp
 def test_infer_om_resumes(fakes, tiny, tiny_om, tmp_path):
     m, _, inputs, ref = tiny
     out = tmp_path / "results" / "bs4"
-    ascend.infer_om(m, tiny_om, inputs[:4], 4, out, devices=("0", "1"), progress=False)
-    summary = ascend.infer_om(m, tiny_om, inputs, 4, out, devices=("0", "1"), progress=False)
+    infer_om(m, tiny_om, inputs[:4], 4, out, devices=("0", "1"))
+    summary = infer_om(m, tiny_om, inputs, 4, out, devices=("0", "1"))
     assert summary["skipped"] == 4
     same_files(out, ref)
 
@@ -336,23 +351,23 @@ def test_infer_om_resumes(fakes, tiny, tiny_om, tmp_path):
 @pytest.mark.parametrize("api", [True, False])
 def test_dynamic_batch_om(api, fakes, tiny, tmp_path, monkeypatch):
     m, onnx_path, inputs, ref = tiny
-    om = ascend.om_step(m, onnx_path, tmp_path / "work", 4, soc="Ascend310P3", dynamic_batch="1,4,8")
+    om = convert(m, onnx_path, tmp_path / "work", 4, soc="Ascend310P3", dynamic_batch="1,4,8")
     if not api:
         monkeypatch.setitem(sys.modules, "ais_bench.infer.interface", None)
     out = tmp_path / "results" / "bs4"
-    ascend.infer_om(m, om, inputs, 4, out, progress=False)  # last batch of 2 padded to the gear 4
+    infer_om(m, om, inputs, 4, out, dynamic=True)  # last batch of 2 padded to the gear 4
     same_files(out, ref)
-    assert ascend.perf_om(m, om, 4, loop=2)["throughput"] > 0
+    assert om_runner(m, om, 4, dynamic=True, loop=2).perf(4).samples_per_s > 0
     assert fakes("ais_bench")[-1]["argv"][-2:] == ["--dymBatch", "4"]
 
 
 def test_old_release_sumary_spelling(fakes, tiny, tiny_om, monkeypatch):
     from ais_bench.infer.interface import InferSession
 
-    from common.backends.ais_bench import AisBenchBackend
+    from common.backends.ais_bench import AisBenchSession
 
     monkeypatch.delattr(InferSession, "summary")
-    backend = AisBenchBackend(tiny_om)
+    backend = AisBenchSession(tiny_om)
     backend.run(np.zeros((4, 3, 32, 32), np.float32))
     times = backend.own_timings()
     assert len(times) == 1 and times[0] > 0
@@ -361,9 +376,9 @@ def test_old_release_sumary_spelling(fakes, tiny, tiny_om, monkeypatch):
 
 def test_perf_om(fakes, tiny, tiny_om):
     m = tiny[0]
-    perf = ascend.perf_om(m, tiny_om, 4, loop=7)
-    assert perf["source"] == "ais_bench (NPU compute time)" and perf["throughput"] > 0
-    assert len(perf["latency_ms"]) == 7
+    perf = om_runner(m, tiny_om, 4, loop=7).perf(4)
+    assert perf.source == "ais_bench (NPU compute time)" and perf.samples_per_s > 0
+    assert perf.runs == 7 and "1000 x bs / mean NPU compute time, zero inputs" in perf.method
     argv = fakes("ais_bench")[-1]["argv"]
     assert argv[:6] == ["--model", str(tiny_om), "--loop", "7", "--batchsize", "4"]
 
@@ -402,16 +417,14 @@ GUIDE_PERF = """[e2e] throughputRate: 115.546, latency: 432730
 
 
 def test_parse_perf_vision_of_the_guide():
-    perf = ascend.parse_perf_vision(GUIDE_PERF)
+    perf = benchmark.parse_perf_vision(GUIDE_PERF)
     assert perf["infer"]["Interface throughputRate"] == 168.121 and perf["e2e"]["latency"] == 432730
 
 
 def test_benchmark_layout(fakes, tiny, tiny_om, tmp_path):
     m, _, inputs, ref = tiny
-    info = tmp_path / "tiny.info"
-    info.write_text("".join(f"{i} {p} 32 32\n" for i, p in enumerate(inputs)))
     out = tmp_path / "results" / "bs4"
-    summary = ascend.infer_benchmark(m, tiny_om, info, 4, out, device="1")
+    summary = BenchmarkRunner(lambda _bs: tiny_om, 4, m.input_shape, device="1").infer(inputs, out)
     same_files(out, ref, rename=lambda n: n.replace("_1.txt", "_0.txt"))
     assert sorted(outputs.scan(out)) == sorted(p.stem for p in inputs)
     assert all(f.name.endswith("_1.txt") for f in outputs.scan(out).values())
@@ -421,17 +434,15 @@ def test_benchmark_layout(fakes, tiny, tiny_om, tmp_path):
     argv = fakes("benchmark")[-1]["argv"]
     assert "-device_id=1" in argv and "-input_width=32" in argv and "-output_binary=False" in argv
     assert not (tmp_path / "results" / ".benchmark_bs4").exists()
-    pure = ascend.perf_benchmark(tiny_om, 4, device="0")
-    assert pure["throughput"] > 0 and pure["throughput_310_card_x4"] == pytest.approx(4 * pure["throughput"])
+    pure = BenchmarkRunner(lambda _bs: tiny_om, 4, m.input_shape, device="0").perf(4)
+    assert pure.samples_per_s > 0 and "per chip" in pure.method
     assert "-round=20" in fakes("benchmark")[-1]["argv"]
 
 
 def test_benchmark_tool_from_env(fakes, monkeypatch, tmp_path):
-    monkeypatch.setenv("BENCHMARK_TOOL", str(FAKES / "bin" / "benchmark.x86_64"))
-    assert ascend.find_benchmark() == str(FAKES / "bin" / "benchmark.x86_64")
-    monkeypatch.setenv("BENCHMARK_TOOL", str(tmp_path / "nope"))
+    assert benchmark.find(str(FAKES / "bin" / "benchmark.x86_64")) == str(FAKES / "bin" / "benchmark.x86_64")
     with pytest.raises(BundleError, match="BENCHMARK_TOOL"):
-        ascend.find_benchmark()
+        benchmark.find(str(tmp_path / "nope"))
 
 
 # ---- without the tools -----------------------------------------------------------------------------------
@@ -440,17 +451,17 @@ def test_benchmark_tool_from_env(fakes, monkeypatch, tmp_path):
 def test_clear_errors_without_the_tools(no_tools, tiny, tmp_path):
     m, onnx_path, inputs, _ = tiny
     with pytest.raises(BundleError, match=r"^atc not found: source models/tiny/env.sh .*make docker-run"):
-        ascend.om_step(m, onnx_path, tmp_path, 4, soc="Ascend310P3")
+        convert(m, onnx_path, tmp_path, 4, soc="Ascend310P3")
     with pytest.raises(BundleError, match=r"^npu-smi not found: run on an Ascend host, or set SOC="):
         npu.detect_soc()
     fake_om = tmp_path / "x.om"
     fake_om.write_bytes(b"\0")
     with pytest.raises(BundleError, match="^ais_bench not found"):
-        ascend.infer_om(m, fake_om, inputs, 4, tmp_path / "out", progress=False)
+        infer_om(m, fake_om, inputs, 4, tmp_path / "out")
     with pytest.raises(BundleError, match="^ais_bench not found"):
-        ascend.perf_om(m, fake_om, 4)
+        om_runner(m, fake_om, 4).perf(4)
     with pytest.raises(BundleError, match=r"benchmark\.\w+ not found"):
-        ascend.perf_benchmark(fake_om, 4)
+        BenchmarkRunner(lambda _bs: fake_om, 4, m.input_shape).perf(4)
 
 
 # ---- the stand-ins themselves are strict -----------------------------------------------------------------

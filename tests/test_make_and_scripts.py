@@ -147,7 +147,7 @@ def test_pth2onnx_command_line_forms(name, argv, out, bs, monkeypatch, tmp_path)
 
     def fake_convert(model, m, path, batch, images):
         seen.update(out=path.name, bs=batch)
-        return export.Parity(path.name, sorted(images), batch, 0.0, 1.0, 7, 7, 1.0, True, "", 11, ["cpu"])
+        return export.Parity(path.name, sorted(images), batch, 0.0, 1.0, 7, 7, True, "", 11, ["cpu"])
 
     monkeypatch.setattr(export, "convert", fake_convert)
     guide.SCRIPTS["pth2onnx"](manifest.load(name), argv)

@@ -35,6 +35,8 @@ def test_all_writes_result_perf_report(name, pipeline):
     assert len(list((run / "outputs").glob("*_0.txt"))) == 9
     summary = json.loads((run / "outputs_summary.json").read_text())
     assert SUMMARY_KEYS <= set(summary)
+    # one process, the weights resolved once: VERIFY=0's warning is printed once, not once per step
+    assert proc.stderr.count("VERIFY=0: md5 NOT checked") == 1, proc.stderr
 
 
 @pytest.mark.parametrize("name", PER_MODEL)
@@ -90,6 +92,21 @@ def test_missing_dataset_is_one_clear_line(tmp_path):
     proc = run_step("preprocess", {"MODEL": "sk-resnet50", "WORK": tmp_path, "DATASET": tmp_path / "nope"}, check=False)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "DATASET=sample" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_clean_removes_only_a_work_folder_of_that_model(tmp_path):
+    precious = tmp_path / "results of a month"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    proc = run_step("clean", {"MODEL": "sk-resnet50", "WORK": precious}, check=False)
+    assert proc.returncode == 2 and "is not a work folder" in proc.stderr and (precious / "notes.txt").is_file()
+    work = tmp_path / "w"
+    run_step("info", {"MODEL": "moco-v2", "WORK": work}, check=False)  # claims the folder for moco-v2
+    proc = run_step("clean", {"MODEL": "sk-resnet50", "WORK": work}, check=False)
+    assert proc.returncode == 2 and "is the work folder of moco-v2" in proc.stderr and work.is_dir()
+    assert "removed" in run_step("clean", {"MODEL": "moco-v2", "WORK": work}).stdout and not work.exists()
+    proc = run_step("clean", {"MODEL": "", "WORK": tmp_path}, check=False)
+    assert proc.returncode == 2 and "MODEL is empty" in proc.stderr and precious.is_dir()
 
 
 def test_unknown_model_lists_known_ones(tmp_path):

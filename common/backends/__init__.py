@@ -1,31 +1,78 @@
-"""Inference backends behind one small interface; the runner never knows which one runs.
+"""Every way of running inference behind one interface.
 
-A backend is opened on a model file and answers ``run(batch) -> list of output arrays``; it reports
-its ``batch`` (fixed batch size, or None when any batch size is accepted), ``input_name``,
-``describe()`` (what ran: provider, device) and optionally ``own_timings()`` (the tool's own
-compute-time list in ms, e.g. ais_bench's NPU figures).
+A ``Runner`` infers a list of input files into an output folder (ais_bench layout, summary beside it)
+and measures throughput per batch size; ``infer_step`` and ``perf_step`` never know which one runs.
+Most runners drive a ``Session`` (a model loaded in this process: ONNX Runtime, PyTorch, the
+ais_bench API) through ``common.runner``; tools that run a whole folder themselves (the ais_bench
+CLI, the legacy benchmark tool) are runners of their own with the same signature. Both are context
+managers: leaving the ``with`` block frees what they hold.
 """
 
 from __future__ import annotations
 
 import shutil
-from typing import Protocol
+from pathlib import Path
 
 import numpy as np
 
 from common.errors import BundleError
 
+NAMES = ("onnx", "om", "benchmark", "torch")
 
-class Backend(Protocol):
-    name: str
-    batch: int | None
-    input_name: str
 
-    def run(self, batch: np.ndarray) -> list[np.ndarray]: ...
+class Session:
+    """A model loaded in this process. ``batch`` is its fixed batch size, or None for any."""
 
-    def describe(self) -> str: ...
+    name = "session"
+    batch: int | None = None
+    input_name = ""
 
-    def close(self) -> None: ...
+    def run(self, batch: np.ndarray) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """What runs: runtime, provider or device."""
+        return self.name
+
+    def own_timings(self) -> list[float] | None:
+        """The runtime's own compute time per ``run`` in ms (ais_bench), or None to time on the host."""
+        return None
+
+    def close(self) -> None:
+        """Free the model (idempotent)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Runner:
+    """Infers a dataset and measures throughput, with one signature for every backend."""
+
+    name = "runner"
+
+    def infer(self, inputs: list[Path], out_dir: Path) -> dict:
+        """Infer ``inputs`` (.bin files) into ``out_dir``, skipping finished ones; returns the summary,
+        also written beside ``out_dir`` (``common.summary``)."""
+        raise NotImplementedError
+
+    def perf(self, bs: int):
+        """One ``common.perf.PerfRow``: pure-inference throughput at batch size ``bs``."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return self.name
+
+    def close(self) -> None:
+        """Free sessions and tool state (idempotent)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def cann_present() -> bool:
@@ -44,19 +91,6 @@ def resolve(name: str) -> str:
     name = (name or "auto").lower()
     if name == "auto":
         return "om" if cann_present() else "onnx"
-    if name not in ("onnx", "om", "benchmark", "torch"):
-        raise BundleError(f"BACKEND={name}: expected auto, onnx, om, benchmark or torch")
+    if name not in NAMES:
+        raise BundleError(f"BACKEND={name}: expected auto, {', '.join(NAMES[:-1])} or {NAMES[-1]}")
     return name
-
-
-def open_backend(name: str, model_path, device: str = "0", **kwargs) -> Backend:
-    """Open ``model_path`` (.onnx or .om) with the named backend."""
-    if name == "onnx":
-        from common.backends.onnxruntime import OrtBackend
-
-        return OrtBackend(model_path, device=device, **kwargs)
-    if name == "om":
-        from common.backends.ais_bench import AisBenchBackend
-
-        return AisBenchBackend(model_path, device=device, **kwargs)
-    raise BundleError(f"BACKEND={name} cannot be opened as a session (the benchmark tool runs whole datasets)")

@@ -1,33 +1,31 @@
-"""ONNX Runtime backend: CUDA provider when available (DEVICE picks the GPU), else CPU."""
+"""ONNX Runtime session: CUDA provider when available (DEVICE picks the GPU), else CPU."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from common.backends import Session
 from common.errors import BundleError
 
 
 def providers(device: str = "0", want: str = "auto") -> list:
-    """The provider list: CUDA first when ONNX Runtime has it (and PROVIDER is not cpu), then CPU."""
+    """The provider list: CUDA first when ONNX Runtime has it (and ``want`` is not cpu), then CPU."""
     import onnxruntime as ort
 
-    want = os.environ.get("PROVIDER", want).lower()
     available = ort.get_available_providers()
     if want in ("auto", "cuda") and "CUDAExecutionProvider" in available:
-        dev = int(str(device).split(",")[0] or 0)
-        return [("CUDAExecutionProvider", {"device_id": dev}), "CPUExecutionProvider"]
+        return [("CUDAExecutionProvider", {"device_id": int(device)}), "CPUExecutionProvider"]
     if want == "cuda":
         raise BundleError("PROVIDER=cuda: this ONNX Runtime has no CUDA provider (install onnxruntime-gpu)")
     return ["CPUExecutionProvider"]
 
 
-class OrtBackend:
+class OrtSession(Session):
     name = "onnx"
 
-    def __init__(self, model_path: Path, device: str = "0", threads: int | None = None):
+    def __init__(self, model_path: Path, device: str = "0", provider: str = "auto", threads: int | None = None):
         import onnxruntime as ort
 
         path = Path(model_path)
@@ -39,25 +37,26 @@ class OrtBackend:
         if threads:
             opts.intra_op_num_threads = threads
         try:
-            self.session = ort.InferenceSession(str(path), opts, providers=providers(device))
+            self.session = ort.InferenceSession(str(path), opts, providers=providers(device, provider))
+        except BundleError:
+            raise
         except Exception as exc:  # noqa: BLE001 - ORT raises several unrelated types for a bad file
             raise BundleError(f"{path}: ONNX Runtime cannot load it ({str(exc).splitlines()[0][:200]})") from None
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         self.batch = inp.shape[0] if isinstance(inp.shape[0], int) else None
         self.input_shape = tuple(inp.shape[1:])
-        self.output_names = [o.name for o in self.session.get_outputs()]
 
     def run(self, batch: np.ndarray) -> list[np.ndarray]:
         return self.session.run(None, {self.input_name: batch})
+
+    def providers(self) -> list[str]:
+        return list(self.session.get_providers())
 
     def describe(self) -> str:
         import onnxruntime as ort
 
         return f"ONNX Runtime {ort.__version__} ({self.session.get_providers()[0]})"
-
-    def own_timings(self) -> list[float] | None:
-        return None
 
     def close(self) -> None:
         self.session = None

@@ -1,0 +1,213 @@
+"""Each artifact of a run, resolved once per process: weights, the PyTorch model, ONNX and OM per batch
+size, the dataset, the info file's inputs, and the runner that infers with them.
+
+A step asks for what it needs; an artifact that is already on disk and up to date (its record says
+which inputs made it) is used as is, otherwise it is (re)built here, once. So ``make infer`` reads the
+ONNX the ``onnx`` step wrote without re-verifying the weights, and one ``make all`` verifies them once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from common import records
+from common.backends import Runner
+from common.config import GUIDE_DATASET, GUIDE_LABELS, Config
+from common.console import say
+from common.errors import BundleError
+
+
+class Artifacts:
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self._weights: tuple[Path, bool] | None = None
+        self._torch = None
+        self._onnx: dict[Path, Path] = {}
+        self._om: dict[Path, Path] = {}
+        self._dataset: tuple[Path, Path] | None = None
+
+    @property
+    def settings(self):
+        return self.cfg.settings
+
+    # ------------------------------------------------------------------------------------ weights
+    def weights_location(self) -> Path:
+        """Where the checkpoint is (WEIGHTS) or would be downloaded to; nothing is read."""
+        from common.weights import weights_dir
+
+        if self.settings.weights:
+            return Path(self.settings.weights).expanduser()
+        return weights_dir(self.settings.weights_dir) / self.cfg.model.weights.file
+
+    def weights(self) -> tuple[Path, bool]:
+        """The verified checkpoint and whether its md5 was checked against the manifest (once per process)."""
+        if self._weights is None:
+            from common import weights
+            from common.progress import enabled
+
+            s, spec = self.settings, self.cfg.model.weights
+            given = Path(s.weights) if s.weights else None
+            path = weights.ensure(
+                spec, weights.weights_dir(s.weights_dir), given=given, verify=s.verify, progress=enabled()
+            )
+            self._weights = (path, bool(spec.md5) and s.verify)
+        return self._weights
+
+    def torch_model(self):
+        """The checkpoint loaded into the manifest's architecture (once per process)."""
+        if self._torch is None:
+            from common import checkpoint
+
+            path, verified = self.weights()
+            self._torch = checkpoint.load_model(
+                self.cfg.model, path, trust=self.settings.trust_checkpoint, md5_verified=verified
+            )
+        return self._torch
+
+    # --------------------------------------------------------------------------------------- ONNX
+    def onnx(self, bs: int | None = None) -> Path:
+        """The parity-checked ONNX for batch size ``bs`` (static models: one file per batch size)."""
+        m, layout = self.cfg.model, self.cfg.layout
+        bs = bs or self.cfg.bs
+        out = layout.onnx(bs)
+        if out in self._onnx:
+            return out
+        record = layout.parity(bs)
+        rec = records.read(record)
+        if out.is_file() and rec and rec.get("weights"):
+            loc = self.weights_location()
+            if not loc.is_file():
+                say(f"onnx: {out} (exported from {rec['weights']['file']}, which is not here; parity: {record})")
+                self._onnx[out] = out
+                return out
+            if rec["weights"] == records.stamp(loc):
+                say(f"onnx: {out} is up to date (parity: {record})")
+                self._onnx[out] = out
+                return out
+        from common import export, sample
+
+        model = self.torch_model()
+        wpath, _ = self.weights()
+        images = sample.parity_images(m.preprocess)
+        mode = f"static batch {bs}" if m.static_batch else "dynamic batch -1"
+        say(f"onnx: exporting {m.name} (opset {m.opset}, {mode}) -> {out}")
+        stamp = {"weights": records.stamp(wpath)}
+        result = export.convert(model, m, out, bs if m.static_batch else 1, images, self.settings.simplify, stamp)
+        say(
+            f"onnx: parity on {len(images)} photos: max abs diff {result.max_abs_diff:.3g} "
+            f"(tolerance {result.tolerance:.3g}), top-1 {result.top1_agree}/{len(images)}, "
+            f"top-5 identical {result.top5_agree}/{len(images)}; {result.simplify_note}"
+        )
+        self._onnx[out] = out
+        return out
+
+    # ----------------------------------------------------------------------------------------- OM
+    def om(self, bs: int | None = None) -> Path:
+        """The OM for batch size ``bs`` (one for every size with DYNAMIC_BATCH), converted by ATC when
+        missing or older than its ONNX."""
+        from common import atc
+
+        s, m, layout = self.settings, self.cfg.model, self.cfg.layout
+        bs = bs or self.cfg.bs
+        gear = "dyn" if s.dynamic_batch else bs
+        target = layout.om(gear)
+        if target in self._om:
+            return target
+        soc = s.soc or None
+        onnx_path = layout.onnx(bs)
+        dyn = s.dynamic_batch or None
+        if not atc.up_to_date(layout, onnx_path, gear, soc):
+            onnx_path = self.onnx(bs)
+        om = atc.convert(m, layout, onnx_path, bs, soc=soc, log=s.log, dynamic_batch=dyn, extra=s.atc_extra)
+        say(f"om: {om}")
+        self._om[target] = om
+        return om
+
+    def model_file(self, bs: int | None = None) -> Path:
+        """The file the backend runs: the checkpoint for PyTorch, the ONNX for ONNX Runtime, else the OM."""
+        if self.cfg.backend == "torch":
+            return self.weights()[0]
+        if self.cfg.backend == "onnx":
+            return self.onnx(bs)
+        return self.om(bs)
+
+    # ------------------------------------------------------------------------------------ dataset
+    def dataset(self) -> tuple[Path, Path]:
+        """The image folder and label file this run uses (``DATASET=sample`` builds the bundled one)."""
+        if self._dataset is None:
+            from common import sample
+
+            s = self.settings
+            if s.dataset == "sample":
+                val, labels = sample.build(Path(s.sample_dir))
+                self._dataset = (val, Path(s.labels) if s.labels else labels)
+                return self._dataset
+            val = Path(s.dataset)
+            if not val.is_dir():
+                hint = " (the guides' default)" if s.dataset == GUIDE_DATASET else ""
+                raise BundleError(
+                    f"DATASET={val}{hint} does not exist: point DATASET at the ImageNet val images and "
+                    "LABELS at val_label.txt, or run with DATASET=sample for the bundled photos"
+                )
+            if s.labels:
+                labels = Path(s.labels)
+            elif s.dataset == GUIDE_DATASET:
+                labels = Path(GUIDE_LABELS)
+            else:
+                labels = val.parent / "val_label.txt"
+            self._dataset = (val, labels)
+        return self._dataset
+
+    def inputs(self) -> list[Path]:
+        """The .bin files the info file lists, in its order (the ``info`` step must have run)."""
+        from common import dataset_info
+
+        info = self.cfg.layout.info
+        if not info.is_file():
+            raise BundleError(f"{info}: no dataset info file yet (run `make info` first)")
+        return dataset_info.read_info(info)
+
+    # ------------------------------------------------------------------------------------- runner
+    def runner(self) -> Runner:
+        """The runner of this backend, for inference at BS and the throughput sweep."""
+        from common.progress import enabled
+
+        s, m, backend = self.settings, self.cfg.model, self.cfg.backend
+        if backend != "om" and len(s.device) > 1:
+            raise BundleError(f"DEVICE={','.join(s.device)}: several devices are for BACKEND=om (ais_bench) only")
+        dev, progress = s.device[0], enabled()
+        args = {"model": m.name, "device": ",".join(s.device)}
+        if backend in ("onnx", "torch"):
+            from common.runner import SessionRunner
+
+            if backend == "onnx":
+                from common.backends.onnxruntime import OrtSession
+
+                def open_session(bs: int):
+                    return OrtSession(self.onnx(bs), device=dev, provider=s.provider)
+            else:
+                from common.backends.pytorch import TorchSession
+
+                def open_session(bs: int):
+                    return TorchSession(self.torch_model(), m.input_name, device=dev, provider=s.provider)
+
+            args["model_file"] = str(self.model_file())
+            return SessionRunner(open_session, self.cfg.bs, m.input_shape, s.outfmt, progress, s.perf_seconds, args)
+        if backend == "om":
+            from common.backends.ais_bench import AisBenchRunner
+
+            return AisBenchRunner(
+                self.om,
+                s.device,
+                self.cfg.bs,
+                m.input_shape,
+                s.outfmt,
+                progress,
+                loop=s.perf_loop,
+                dynamic=bool(s.dynamic_batch),
+                python=s.ais_bench_python,
+                args=args,
+            )
+        from common.backends.benchmark import BenchmarkRunner
+
+        return BenchmarkRunner(self.om, self.cfg.bs, m.input_shape, dev, s.benchmark_tool, args)

@@ -1,0 +1,144 @@
+"""Every path in a model's work folder, in one object: no other module builds a work-folder path.
+
+<WORK>/
+  <onnx>, <onnx stem>.parity.json     ONNX (per batch size for static models) and its parity record
+  om/<om name>.om (+ .soc, atc_<om name>.log, <onnx stem>_bs<BS>.onnx)
+  prep_dataset/*.bin (+ .source.json)  preprocessing output and its record
+  <info file>                          dataset info file
+  <run>/                               one run: <backend>-bs<BS>, or RUN=<name>
+    outputs/<stem>_<k>.<fmt>, outputs_summary.json, infer.json
+    result.json, predictions.txt/.json, perf.json/.md, report.md, run.json
+  compare.md, package/<model>/
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.errors import BundleError
+from common.manifest import Manifest
+
+MARKER = ".modelzoo-work"  # {"model": <name>}: this folder is a work folder of that model
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """The files of one run folder."""
+
+    dir: Path
+
+    @property
+    def outputs(self) -> Path:
+        return self.dir / "outputs"
+
+    @property
+    def summary(self) -> Path:
+        """Where ais_bench puts the summary of ``outputs/``: beside it, ``outputs_summary.json``."""
+        return summary_of(self.outputs)
+
+    def file(self, name: str) -> Path:
+        """A record of this run: infer.json, result.json, predictions.txt/.json, perf.json/.md, report.md, run.json."""
+        return self.dir / name
+
+
+def summary_of(out_dir: Path) -> Path:
+    """ais_bench's summary file for an output folder: a sibling named ``<folder>_summary.json``."""
+    return Path(out_dir).parent / f"{Path(out_dir).name}_summary.json"
+
+
+def parity_of(onnx_path: Path) -> Path:
+    """The parity record of an ONNX file: ``<stem>.parity.json`` beside it."""
+    return Path(onnx_path).with_suffix(".parity.json")
+
+
+@dataclass(frozen=True)
+class Layout:
+    work: Path
+    model: Manifest
+
+    def onnx(self, bs: int) -> Path:
+        return self.work / self.model.onnx_name(bs)
+
+    def parity(self, bs: int) -> Path:
+        return parity_of(self.onnx(bs))
+
+    @property
+    def om_dir(self) -> Path:
+        return self.work / "om"
+
+    def om(self, gear: int | str) -> Path:
+        """The OM for batch size ``gear`` (or ``"dyn"``: one OM for every batch size)."""
+        return self.om_dir / f"{self.model.om_name(gear)}.om"
+
+    def om_soc(self, gear: int | str) -> Path:
+        return self.om_dir / f"{self.model.om_name(gear)}.om.soc"
+
+    def atc_log(self, gear: int | str) -> Path:
+        return self.om_dir / f"atc_{self.model.om_name(gear)}.log"
+
+    def static_onnx(self, bs: int) -> Path:
+        """A simplified copy of the ONNX with the batch fixed, for models whose OM needs one."""
+        return self.om_dir / f"{self.onnx(bs).stem}_bs{bs}.onnx"
+
+    @property
+    def prep_dir(self) -> Path:
+        return self.work / "prep_dataset"
+
+    @property
+    def prep_record(self) -> Path:
+        return self.prep_dir / ".source.json"
+
+    @property
+    def info(self) -> Path:
+        return self.work / self.model.info_file
+
+    def run(self, name: str) -> RunLayout:
+        return RunLayout(self.work / name)
+
+    def runs(self) -> list[RunLayout]:
+        """Run folders that hold a result.json, ONNX Runtime's first (the reference for comparisons)."""
+        found = [p for p in self.work.iterdir() if (p / "result.json").is_file()] if self.work.is_dir() else []
+        return [RunLayout(p) for p in sorted(found, key=lambda p: (not p.name.startswith("onnx"), p.name))]
+
+    @property
+    def marker(self) -> Path:
+        return self.work / MARKER
+
+    def owner(self) -> str | None:
+        """The model whose work folder this is, from its marker (None: no marker)."""
+        try:
+            return str(json.loads(self.marker.read_text(encoding="utf-8"))["model"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def claim(self) -> None:
+        """Create the work folder for this model (or check it is this model's); fails in one line when
+        it cannot be written, before any work is done."""
+        owner = self.owner()
+        if owner not in (None, self.model.name):
+            raise BundleError(
+                f"WORK={self.work} is the work folder of {owner}, not of {self.model.name}: set another WORK"
+            )
+        if owner is None:
+            try:
+                self.work.mkdir(parents=True, exist_ok=True)
+                self.marker.write_text(json.dumps({"model": self.model.name}) + "\n", encoding="utf-8")
+            except OSError as exc:
+                raise BundleError(f"WORK={self.work}: cannot write there ({exc.strerror})") from None
+
+    def check_owned(self) -> None:
+        """Refuse (one line) unless this folder is marked as this model's work folder."""
+        owner = self.owner()
+        if owner != self.model.name:
+            what = f"the work folder of {owner}" if owner else f"not a work folder (no {MARKER} marker)"
+            raise BundleError(f"WORK={self.work} is {what}: not removing it")
+
+    @property
+    def compare(self) -> Path:
+        return self.work / "compare.md"
+
+    @property
+    def package_dir(self) -> Path:
+        return self.work / "package"

@@ -1,0 +1,240 @@
+"""The shape of the code: no import cycles in common/, one settings table that the Makefile and
+`make help` follow, one layout that owns work-folder names, strict manifests, an installable package."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from common import manifest, settings
+from common.errors import BundleError
+from tests.conftest import ROOT
+
+COMMON = ROOT / "common"
+
+
+def _imports(path: Path, package: str) -> set[str]:
+    """Modules of ``common`` that ``path`` imports, at module level or inside functions."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            base = node.module
+            if node.level:  # relative import
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + [node.module])
+            found.add(base)
+            found |= {f"{base}.{a.name}" for a in node.names}
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = {}
+    for path in COMMON.rglob("*.py"):
+        rel = path.relative_to(ROOT).with_suffix("")
+        name = ".".join(rel.parts).removesuffix(".__init__")
+        modules[name] = path
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        graph[name] = {m for m in _imports(path, package) if m in modules and m != name}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(n: str) -> list[str] | None:
+        state[n] = 1
+        stack.append(n)
+        for m in sorted(graph[n]):
+            if state.get(m) == 1:
+                return stack[stack.index(m) :] + [m]
+            if m not in state and (cycle := visit(m)):
+                return cycle
+        stack.pop()
+        state[n] = 2
+        return None
+
+    for n in sorted(graph):
+        if n not in state and (cycle := visit(n)):
+            return cycle
+    return None
+
+
+def test_common_has_no_import_cycle():
+    graph = import_graph()
+    assert "common.cli" in graph and "common.artifacts" in graph["common.cli"]
+    assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+# ---- settings --------------------------------------------------------------------------------------------
+
+
+def makefile_defaults() -> dict[str, str]:
+    text = (ROOT / "Makefile").read_text()
+    return {m[1]: m[2].strip() for m in re.finditer(r"^([A-Z_]+)\s*\?=[ \t]*(.*)$", text, re.M)}
+
+
+def test_makefile_variables_and_defaults_are_the_settings_table():
+    found = makefile_defaults()
+    assert list(found) == [s.name for s in settings.TABLE], "Makefile ?= lines and settings.TABLE differ (or order)"
+    for s in settings.TABLE:
+        if s.name in settings.MAKE_COMPUTED:
+            continue
+        want = re.sub(r"\{([A-Z_]+)\}", r"$(\1)", s.default)
+        assert found[s.name] == want, f"{s.name}: Makefile default {found[s.name]!r}, table {want!r}"
+
+
+def test_makefile_exports_every_setting():
+    text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    exported = set(re.search(r"^export (MODEL .*)$", text, re.M)[1].split())
+    assert {s.name for s in settings.TABLE} <= exported
+
+
+def test_make_help_shows_every_setting_with_its_help():
+    env = {k: v for k, v in os.environ.items() if k not in {s.name for s in settings.TABLE}}
+    text = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, env=env, check=True).stdout
+    for s in settings.TABLE:
+        line = next((x for x in text.splitlines() if x.startswith(f"  {s.name}=")), None)
+        assert line is not None, f"make help does not list {s.name}"
+        assert s.help in line
+        if s.name not in settings.MAKE_COMPUTED:
+            assert line.startswith(f"  {s.name}={s.default_for({'MODEL': 'inceptionresnetv2', 'BS': '16'})}   ")
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "message"),
+    [
+        ("BS", "", "BS is empty: expected a whole number >= 1"),
+        ("BS", "abc", "BS='abc': expected a whole number >= 1"),
+        ("BS", "0", "BS='0': expected a whole number >= 1"),
+        ("PERF_BS", "0", "PERF_BS='0': expected batch sizes >= 1"),
+        ("PERF_BS", "-4", "PERF_BS='-4': expected batch sizes >= 1"),
+        ("PERF_SECONDS", "abc", "PERF_SECONDS='abc': expected a number > 0"),
+        ("PROGRESS", "maybe", "PROGRESS='maybe': expected 1 or 0"),
+        ("OUTFMT", "bogus", "OUTFMT='bogus': expected one of TXT, BIN, NPY"),
+        ("DEVICE", "0,0", "DEVICE='0,0': expected device ids like 0 or 0,1"),
+        ("BACKEND", "tensorrt", "BACKEND='tensorrt': expected one of auto, onnx, om, benchmark, torch"),
+        ("MODEL", "", "MODEL is empty"),
+        ("DATASET", "", "DATASET is empty"),
+    ],
+)
+def test_bad_setting_is_one_line_naming_it(var, value, message, tmp_path):
+    from tests.conftest import run_step
+
+    proc = run_step("weights", {"MODEL": "sk-resnet50", "WORK": tmp_path / "w", var: value}, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"error: {message}") and proc.stderr.count("\n") == 1, proc.stderr
+    assert not (tmp_path / "w").exists()  # rejected before anything is written
+
+
+def test_settings_parse_types_and_defaults():
+    s = settings.Settings({"PERF_BS": "1,4 8", "DEVICE": "0,1", "OUTFMT": "bin", "MODEL": "moco-v2", "VERIFY": "off"})
+    assert s.perf_bs == (1, 4, 8) and s.device == ("0", "1") and s.outfmt == "BIN" and s.verify is False
+    assert s.work == "work/moco-v2" and s.bs == 16 and s.dynamic_batch == () and s.perf_seconds == 1.0
+
+
+# ---- layout ----------------------------------------------------------------------------------------------
+
+LAYOUT_NAMES = ('"prep_dataset"', '".source.json"', '"_summary.json"', '"compare.md"', '".parity.json"')
+
+
+def test_only_the_layout_names_work_folder_files():
+    for path in COMMON.rglob("*.py"):
+        if path.name == "layout.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        for name in LAYOUT_NAMES:
+            assert name not in text, f"{path.relative_to(ROOT)} builds a work-folder path by hand ({name})"
+
+
+# ---- manifests -------------------------------------------------------------------------------------------
+
+
+def _variant(tmp_path: Path, old: str, new: str, name: str = "efficientnet-b3") -> Path:
+    src = (ROOT / "manifests" / f"{name}.toml").read_text()
+    assert old in src
+    path = tmp_path / f"{name}.toml"
+    path.write_text(src.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("[om]\n", "[om]\nautotune_flag = 'x'\n", r"unknown key `om.autotune_flag`"),
+        ("classes = 1000", "classes = 1000\nclases = 3", r"unknown key `clases`"),
+        ("[files]", "[file]", r"unknown key `file`"),
+        ("classes = 1000", 'classes = "1000"', r"`classes` should be int, got '1000'"),
+        ("top1 = 77.53", "top1 = 775.3", r"`accuracy.upstream.top1` = 775.3 is not a percentage"),
+        ('md5 = "4c809d9cb292ce541f278d11899e7b38"', 'md5 = "4c80"', r"`weights.md5` must be 32 hex digits"),
+        ('role = "guide"', 'role = "main"', r"`role` must be one of guide, demo"),
+        ("classes = 1000", "classes = 1000\nlabel_offset = 1000", r"`label_offset` must be between"),
+        ("bs = [1, 4, 8, 16, 32]\n", "bs = [1, 4]\n", r"a \[\[throughput\]\] row has 2 bs but 5 fps"),
+        ("[upstream]\n", "[upstream]\nstars = 5\n", r"unknown key `upstream.stars`"),
+    ],
+)
+def test_manifest_is_checked_at_load_time(old, new, message, tmp_path):
+    path = _variant(tmp_path, old, new)
+    with pytest.raises(BundleError, match=rf"^{re.escape(str(path))}: .*{message}"):
+        manifest.parse(path, ROOT / "models" / "efficientnet-b3")
+
+
+def test_guide_models_come_from_the_manifests():
+    assert manifest.guide_models() == ["efficientnet-b3", "inceptionresnetv2", "moco-v2", "sk-resnet50"]
+    assert manifest.load("efficientnet-lite0").role == "demo"
+    assert [manifest.load(n).label_offset for n in manifest.guide_models()] == [0, 1, 0, 0]
+    assert manifest.load("efficientnet-b3").guide_atc == ('--auto_tune_mode="RL,GA"',)
+
+
+# ---- packaging -------------------------------------------------------------------------------------------
+
+
+def test_pip_install_gives_the_library_its_data_and_a_command(tmp_path):
+    """A wheel of the repository holds common/ and the bundle's data; installed, it finds its manifests."""
+    src = tmp_path / "src"  # a copy: building writes build/ and *.egg-info beside the sources
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE", "checksums.md5"):
+        shutil.copy2(ROOT / name, src / name)
+    for name in ("common", "manifests", "models"):
+        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(src)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = wheels.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "common/cli.py" in names and "modelzoo_bundle/manifests/moco-v2.toml" in names
+    assert "modelzoo_bundle/models/sk-resnet50/model.py" in names and "modelzoo_bundle/checksums.md5" in names
+    entry = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "modelzoo = common.cli:entry" in zipfile.ZipFile(wheel).read(entry).decode()
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True
+    )
+    code = "import common.manifest as m; print(m.ROOT); print(' '.join(m.guide_models()))"
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+    )
+    root, models = out.stdout.splitlines()
+    assert Path(root) == site / "modelzoo_bundle"
+    assert models == "efficientnet-b3 inceptionresnetv2 moco-v2 sk-resnet50"
