@@ -27,7 +27,15 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
         yield tmp_path
         os.replace(tmp_path, path)
     finally:
-        tmp_path.unlink(missing_ok=True)
+        remove(tmp_path)
+
+
+def remove(path: Path | str) -> None:
+    """Delete a file if it is there (``Path.unlink(missing_ok=True)`` needs Python 3.8)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def write_bytes(path: Path | str, data: bytes) -> None:

@@ -36,9 +36,7 @@ def info_lines(mode: str, folder: str, width: int | None = None, height: int | N
         raise BundleError(f"gen_dataset_info: the first argument must be 'bin' or 'jpg', got {mode!r}")
     if not files:
         raise BundleError(f"{folder}: no {'.bin' if mode == 'bin' else 'image'} files to list")
-    return [
-        f"{i} {os.path.join(folder, f.name)} {w} {h}" for i, (f, (w, h)) in enumerate(zip(files, sizes, strict=True))
-    ]
+    return [f"{i} {os.path.join(folder, f.name)} {w} {h}" for i, (f, (w, h)) in enumerate(zip(files, sizes))]
 
 
 def write_info(mode: str, folder: str, out: Path, width: int | None = None, height: int | None = None) -> int:

@@ -74,7 +74,7 @@ def evaluate(result_dir: Path, label_file: Path, label_offset: int = 0, expect: 
     classes = first.size
     truth = np.array([labels[s] + label_offset for s in stems])
     if truth.max() >= classes:
-        bad = [s for s, t in zip(stems, truth, strict=True) if t >= classes]
+        bad = [s for s, t in zip(stems, truth) if t >= classes]
         raise BundleError(f"{label_file}: label out of range for a {classes}-class output: {_names(bad)}")
     k = min(TOPK, classes)
     top = np.argpartition(-logits, k - 1, axis=1)[:, :k]

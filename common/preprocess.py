@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from common import atomic
 from common.errors import BundleError
 from common.images import list_images
 from common.manifest import Preprocess
@@ -93,7 +94,7 @@ def run(src_dir: Path, dst_dir: Path, pre: Preprocess, workers: int | None = Non
     images = list_images(src_dir)
     dst_dir.mkdir(parents=True, exist_ok=True)
     for stale in dst_dir.glob(".*.tmp"):
-        stale.unlink(missing_ok=True)
+        atomic.remove(stale)
     size = bin_size(pre)
     todo = []
     for img in images:

@@ -1,10 +1,9 @@
-"""Progress bars (tqdm) on stderr, off with PROGRESS=0."""
+"""Progress bars (tqdm) on stderr, off with PROGRESS=0; without tqdm (a travelled folder on a bare
+host) the steps run without bars."""
 
 from __future__ import annotations
 
 import sys
-
-from tqdm import tqdm
 
 from common import settings
 
@@ -14,14 +13,28 @@ def enabled() -> bool:
     return settings.flag("PROGRESS")
 
 
-def bar(total: int | None = None, desc: str = "", unit: str = "it", enable: bool = True, **kwargs) -> tqdm:
-    """A tqdm bar on stderr; disabled by ``enable=False`` or PROGRESS=0."""
-    return tqdm(
-        total=total,
-        desc=desc,
-        unit=unit,
-        disable=not (enable and enabled()),
-        file=sys.stderr,
-        dynamic_ncols=True,
-        **kwargs,
-    )
+class _NoBar:
+    """What ``bar`` gives when bars are off or tqdm is not installed."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def bar(total: int | None = None, desc: str = "", unit: str = "it", enable: bool = True, **kwargs):
+    """A tqdm bar on stderr; a silent stand-in when ``enable=False``, PROGRESS=0 or tqdm is missing."""
+    if not (enable and enabled()):
+        return _NoBar()
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoBar()
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, **kwargs)
