@@ -68,8 +68,10 @@ def _preprocess(m: manifest.Manifest, argv: list[str]) -> None:
     dst = a.dst or (paths[-1] if paths else None)
     if not src or not dst:
         p.error("expected: preprocess.py [model] <src_dir> <dst_dir>  (or -s <src_dir> -d <dst_dir>)")
-    n = preprocess.run(Path(src), Path(dst), m.preprocess)
-    print(f"{dst}: {n} new .bin files ({m.preprocess.crop}x{m.preprocess.crop}, {m.preprocess.channel_order})")
+    from common.layout import record_of
+
+    outcome = preprocess.run(Path(src), Path(dst), m.preprocess, record=record_of(Path(dst)))
+    print(f"{dst}: {outcome} ({m.preprocess.crop}x{m.preprocess.crop}, {m.preprocess.channel_order})")
 
 
 def _gen_dataset_info(m: manifest.Manifest, argv: list[str]) -> None:
