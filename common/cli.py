@@ -53,8 +53,8 @@ def preprocess_step(art: Artifacts) -> Path:
     if rec is None:
         prep.mkdir(parents=True, exist_ok=True)
         atomic.write_json(mark, stamp)
-    outcome = preprocess.run(val, prep, cfg.model.preprocess, progress=enabled(), record=mark)
-    say(f"preprocess: {prep}: {outcome}")
+    outcome = preprocess.run(val, prep, cfg.model.preprocess, progress=enabled(), record=mark, shard=cfg.shard)
+    say(f"preprocess: {prep}: {outcome}" + (f" (shard {cfg.shard})" if cfg.shard else ""))
     return prep
 
 
@@ -112,8 +112,10 @@ def _reconcile(out_dir: Path, stamps: dict[str, list[int]], known: dict) -> tupl
             removed += 1
         elif known.get(stem) == stamps[stem] and all(outputs.valid(f) for f in files):
             continue
-        elif stem not in known and all(outputs.valid(f) for f in files) and (
-            min(f.stat().st_mtime_ns for f in files) >= stamps[stem][1]
+        elif (
+            stem not in known
+            and all(outputs.valid(f) for f in files)
+            and (min(f.stat().st_mtime_ns for f in files) >= stamps[stem][1])
         ):
             continue
         else:
@@ -196,6 +198,17 @@ def all_step(art: Artifacts) -> None:
     postprocess_step(art)
     perf_step(art)
     report_step(art)
+
+
+def merge_step(art: Artifacts) -> dict:
+    """Join the outputs of the runs RUNS names (shards) into this run folder."""
+    from common import merge
+
+    cfg = art.cfg
+    runs = merge.sources(cfg.settings.runs, cfg.run)
+    data = merge.merge(runs, cfg.run)
+    say(f"merge: {len(runs)} runs, {data['samples']} samples -> {cfg.run.outputs} (now run `make postprocess`)")
+    return data
 
 
 def show_step(art: Artifacts) -> None:
@@ -286,6 +299,7 @@ STEPS = {
     "package": package_step,
     "compare": compare_step,
     "clean": clean_step,
+    "merge": merge_step,
 }
 GLOBAL_STEPS = {"models": models_step, "verify": verify_step, "sample": sample_step}
 
