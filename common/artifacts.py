@@ -166,14 +166,17 @@ class Artifacts:
         info = self.cfg.layout.info
         if not info.is_file():
             raise BundleError(f"{info}: no dataset info file yet (run `make info` first)")
-        inputs = dataset_info.read_info(info)
         if self.cfg.shard is None:
-            return inputs
+            return dataset_info.read_info(info)
+        mine = self.shard_stems()
+        return [p for p in dataset_info.read_info(info) if p.stem in mine] if mine else []
+
+    def shard_stems(self) -> set[str]:
+        """The image stems of this run's SHARD of DATASET (cut on batches of BS)."""
         from common.images import list_images
 
         val, _ = self.dataset()
-        mine = {p.stem for p in self.cfg.shard.slice(list_images(val))}
-        return [p for p in inputs if p.stem in mine]
+        return {p.stem for p in self.cfg.shard.slice(list_images(val), self.cfg.bs)}
 
     # ------------------------------------------------------------------------------------- runner
     def runner(self) -> Runner:

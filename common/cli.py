@@ -53,7 +53,9 @@ def preprocess_step(art: Artifacts) -> Path:
     if rec is None:
         prep.mkdir(parents=True, exist_ok=True)
         atomic.write_json(mark, stamp)
-    outcome = preprocess.run(val, prep, cfg.model.preprocess, progress=enabled(), record=mark, shard=cfg.shard)
+    outcome = preprocess.run(
+        val, prep, cfg.model.preprocess, progress=enabled(), record=mark, shard=cfg.shard, bs=cfg.bs
+    )
     say(f"preprocess: {prep}: {outcome}" + (f" (shard {cfg.shard})" if cfg.shard else ""))
     return prep
 
@@ -61,7 +63,12 @@ def preprocess_step(art: Artifacts) -> Path:
 def info_step(art: Artifacts) -> Path:
     from common import dataset_info
 
-    layout, m = art.cfg.layout, art.cfg.model
+    layout, m, shard = art.cfg.layout, art.cfg.model, art.cfg.shard
+    if shard and not art.shard_stems():
+        atomic.write_text(layout.info, "")
+        why = f"fewer batches of BS={art.cfg.bs} than shards"
+        say(f"info: shard {shard} holds no images ({why}): {layout.info} is empty")
+        return layout.info
     n = dataset_info.write_info("bin", str(layout.prep_dir), layout.info, m.width, m.height)
     say(f"info: {n} lines in {layout.info}")
     return layout.info
