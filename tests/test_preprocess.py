@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,7 @@ from PIL import Image
 
 from common import manifest, preprocess
 from common.errors import BundleError
+from tests.conftest import ROOT
 
 HASHES = json.loads((Path(__file__).parent / "data" / "preprocess_sha256.json").read_text())
 MODELS = sorted(HASHES)
@@ -134,3 +138,22 @@ def test_clear_errors_for_bad_folders(tmp_path):
     Image.new("RGB", (300, 300)).save(tmp_path / "dup" / "a.png")
     with pytest.raises(BundleError, match="would both write a.bin"):
         preprocess.run(tmp_path / "dup", tmp_path / "out", pre, progress=False)
+
+
+def test_preprocess_step_starts_without_numpy_or_a_second_open(photos, tmp_path):
+    """`make preprocess` imports neither numpy nor (with PROGRESS=0) tqdm: it starts in a fraction of a second."""
+    (tmp_path / "val").mkdir()
+    shutil.copy(photos / "chelsea.png", tmp_path / "val" / "a.png")
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['common', 'preprocess']\n"
+        "try:\n    runpy.run_module('common', run_name='__main__')\nexcept SystemExit as e:\n    assert not e.code\n"
+        "print(sorted(m for m in ('numpy', 'tqdm', 'torch', 'onnxruntime') if m in sys.modules))\n"
+    )
+    env = {"MODEL": "sk-resnet50", "WORK": str(tmp_path / "w"), "DATASET": str(tmp_path / "val"), "PROGRESS": "0"}
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+    assert (tmp_path / "w" / "prep_dataset" / "a.bin").stat().st_size == 3 * 224 * 224 * 4

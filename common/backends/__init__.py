@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from common.errors import BundleError
+
+if TYPE_CHECKING:  # numpy is not imported here: `make preprocess` starts without it
+    import numpy as np
 
 NAMES = ("onnx", "om", "benchmark", "torch")
 
