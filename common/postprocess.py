@@ -83,14 +83,8 @@ def evaluate(result_dir: Path, label_file: Path, label_offset: int = 0, expect: 
     if unlabelled:
         raise BundleError(f"{label_file}: no label for {len(unlabelled)} output(s): {_names(unlabelled)}")
     stems = sorted(files)
-    first = outputs.read(files[stems[0]])
-    logits = np.empty((len(stems), first.size), dtype=np.float32)
-    for i, s in enumerate(stems):
-        row = first if i == 0 else outputs.read(files[s])
-        if row.size != first.size:
-            raise BundleError(f"{files[s]}: {row.size} values, but {files[stems[0]].name} has {first.size}")
-        logits[i] = row
-    classes = first.size
+    logits = outputs.read_matrix([files[s] for s in stems])  # one matrix; a file of another width is named
+    classes = logits.shape[1]
     truth = np.array([labels[s] + label_offset for s in stems])
     if truth.max() >= classes:
         bad = [s for s, t in zip(stems, truth) if t >= classes]
