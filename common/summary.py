@@ -2,8 +2,10 @@
 
 ais_bench's keys (``filesinfo``, ``args``, ``NPU_compute_time``, ``H2D_latency``, ``D2H_latency``,
 ``throughput``, ``npu_compute_time_list``, ``pid``) plus the bundle's own: ``samples`` (in the run),
-``samples_run`` (inferred by this call), ``skipped`` (already done), ``timing_source`` and
-``host_throughput``. Written at ``<outputs>_summary.json``, where ais_bench writes it.
+``samples_run`` (inferred by this call), ``skipped`` (already done), ``timing_source``,
+``host_throughput`` and, from the in-process runner, ``pipeline_seconds`` / ``pipeline_throughput``: the
+wall clock from the first batch read to the last output file written, and the samples run over it.
+Written at ``<outputs>_summary.json``, where ais_bench writes it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from common import atomic, records
 from common.layout import summary_of
 
 # what a run that inferred nothing carries over from the last one that did
-MEASURED = ("throughput", "NPU_compute_time", "npu_compute_time_list", "host_throughput", "timing_source")
+MEASURED = (
+    "throughput",
+    "NPU_compute_time",
+    "npu_compute_time_list",
+    "host_throughput",
+    "timing_source",
+    "pipeline_seconds",
+    "pipeline_throughput",
+)
 
 
 def stats(ms: list[float]) -> dict:

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from common import outputs, runner
+from common.backends import Session
 from common.backends.onnxruntime import OrtSession
 from common.errors import BundleError
 
@@ -87,3 +88,38 @@ def test_static_model_refuses_other_batch(tmp_path):
     backend = OrtSession(_tiny_onnx(tmp_path / "m.onnx", 4))
     with pytest.raises(BundleError, match="fixed batch of 4 but BS=2"):
         runner.infer(backend, _inputs(tmp_path / "in", 2), 2, tmp_path / "out", SHAPE, progress=False)
+
+
+class _TwoOutputs(Session):
+    """A session with two outputs that records how many batches were ever waiting to be written."""
+
+    name = "two-outputs"
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir, self.calls, self.behind = out_dir, 0, 0
+
+    def run(self, batch):
+        flat = batch.reshape(len(batch), -1)
+        # outputs of batches before the previous one must all be on disk by now
+        written = len(list(self.out_dir.glob("*_1.txt"))) if self.out_dir.is_dir() else 0
+        self.behind = max(self.behind, self.calls * 3 - 3 - written)
+        self.calls += 1
+        return [flat[:, :10] * 3.0, -flat[:, 5:8]]
+
+
+def test_outputs_are_write_per_sample_and_one_batch_in_flight(tmp_path):
+    inputs = _inputs(tmp_path / "in", 10)
+    session = _TwoOutputs(tmp_path / "out")
+    s = runner.infer(session, inputs, 3, tmp_path / "out", SHAPE, progress=False)
+    assert session.behind <= 0 and session.calls == 4
+    (tmp_path / "ref").mkdir()
+    for p in inputs:
+        x = np.fromfile(p, np.float32)
+        for k, want in enumerate((x[:10] * 3.0, -x[5:8])):
+            name = f"{p.stem}_{k}.txt"
+            outputs.write(tmp_path / "ref" / name, want, "TXT")
+            assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "ref" / name).read_bytes()
+    assert s["filesinfo"][3]["outfiles"] == [str(tmp_path / "out" / f"img9_{k}.txt") for k in (0, 1)]
+    assert s["pipeline_seconds"] > 0 and s["pipeline_throughput"] == pytest.approx(10 / s["pipeline_seconds"])
+    again = runner.infer(session, inputs, 3, tmp_path / "out", SHAPE, progress=False)  # nothing left: kept
+    assert again["samples_run"] == 0 and again["pipeline_throughput"] == s["pipeline_throughput"]

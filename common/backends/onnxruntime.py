@@ -36,6 +36,9 @@ class OrtSession(Session):
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             opts.intra_op_num_threads = threads
+        # ORT's pool threads would otherwise spin between kernels, burning the CPU that the runner's
+        # reads and writes (and other tenants) need; `make infer` and `make perf` use the same options.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=providers(device, provider))
         except BundleError:
