@@ -143,7 +143,7 @@ def read_matrix(paths: list[Path], dtype=np.float32, chunk: int = 1000) -> np.nd
     the matrix (``dtype``: the element type of the BIN files, e.g. float16 for an OM's fp16 outputs),
     TXT files in chunks through the exact ``'%f'`` parser (``common.fixedtxt``; any other spelling is
     parsed file by file). A file that is unreadable, empty or of another width is named in the error."""
-    paths = [Path(p) for p in paths]
+    paths = [p if isinstance(p, Path) else Path(p) for p in paths]
     if not paths:
         return np.empty((0, 0), dtype=np.float32)
     first = read(paths[0]) if paths[0].suffix.lower() != ".bin" else None

@@ -17,9 +17,19 @@ import numpy as np
 SMALL = 15  # numpy's SMALL_QUICKSORT: partitions of 16 or fewer elements are insertion-sorted
 
 
-def _less(a: float, b: float) -> bool:
-    """numpy's float ordering: NaN sorts after everything."""
-    return a < b or (b != b and a == a)
+def _keys(values) -> list:
+    """Integers that order exactly as numpy orders the float values (``a < b``, NaN after everything,
+    NaNs equal, -0.0 equal to 0.0), so the sort below compares plain ints: what numpy 1.x's
+    ``FLOAT_LT(a, b) = a < b || (b != b && a == a)`` decides, without a function call per comparison."""
+    f = np.asarray(values)
+    if f.dtype not in (np.float32, np.float64):
+        f = f.astype(np.float64)
+    f = f + f.dtype.type(0.0)  # -0.0 -> 0.0
+    bits = f.view(np.int32 if f.dtype == np.float32 else np.int64).astype(np.int64)
+    magnitude = np.int64(0x7FFFFFFF if f.dtype == np.float32 else 0x7FFFFFFFFFFFFFFF)
+    keys = np.where(bits < 0, -(bits & magnitude), bits)
+    keys[np.isnan(f)] = np.iinfo(np.int64).max  # above +inf's bits
+    return keys.tolist()
 
 
 def _heapsort(v: list, a: list, lo: int, n: int) -> None:
@@ -28,9 +38,9 @@ def _heapsort(v: list, a: list, lo: int, n: int) -> None:
     for start in range(n >> 1, 0, -1):
         tmp, i, j = a[base + start], start, start << 1
         while j <= n:
-            if j < n and _less(v[a[base + j]], v[a[base + j + 1]]):
+            if j < n and v[a[base + j]] < v[a[base + j + 1]]:
                 j += 1
-            if _less(v[tmp], v[a[base + j]]):
+            if v[tmp] < v[a[base + j]]:
                 a[base + i] = a[base + j]
                 i, j = j, j + j
             else:
@@ -42,9 +52,9 @@ def _heapsort(v: list, a: list, lo: int, n: int) -> None:
         n -= 1
         i, j = 1, 2
         while j <= n:
-            if j < n and _less(v[a[base + j]], v[a[base + j + 1]]):
+            if j < n and v[a[base + j]] < v[a[base + j + 1]]:
                 j += 1
-            if _less(v[tmp], v[a[base + j]]):
+            if v[tmp] < v[a[base + j]]:
                 a[base + i] = a[base + j]
                 i, j = j, j + j
             else:
@@ -52,14 +62,16 @@ def _heapsort(v: list, a: list, lo: int, n: int) -> None:
         a[base + i] = tmp
 
 
-def introsort_argsort(values) -> list[int]:
+def introsort_argsort(values, k: int | None = None) -> list[int]:
     """The indices that sort ``values`` ascending, in exactly numpy 1.x's ``argsort(kind='quicksort')``
-    order, ties included."""
-    v = [float(x) for x in values]
+    order, ties included. With ``k``, only the first ``k`` of them (the same ones): partitions that lie
+    wholly past position k are not sorted, which cannot move anything before it."""
+    v = _keys(values)
     num = len(v)
     a = list(range(num))
     if num < 2:
-        return a
+        return a if k is None else a[:k]
+    stop = num if k is None else k
     stack: list[tuple[int, int, int]] = []
     pl, pr = 0, num - 1
     cdepth = (num.bit_length() - 1) * 2  # npy_get_msb(num) * 2
@@ -67,23 +79,24 @@ def introsort_argsort(values) -> list[int]:
         if cdepth < 0:
             _heapsort(v, a, pl, pr - pl + 1)
         else:
+            skip = False
             while pr - pl > SMALL:
                 pm = pl + ((pr - pl) >> 1)
-                if _less(v[a[pm]], v[a[pl]]):
+                if v[a[pm]] < v[a[pl]]:
                     a[pm], a[pl] = a[pl], a[pm]
-                if _less(v[a[pr]], v[a[pm]]):
+                if v[a[pr]] < v[a[pm]]:
                     a[pr], a[pm] = a[pm], a[pr]
-                if _less(v[a[pm]], v[a[pl]]):
+                if v[a[pm]] < v[a[pl]]:
                     a[pm], a[pl] = a[pl], a[pm]
                 vp = v[a[pm]]
                 pi, pj = pl, pr - 1
                 a[pm], a[pj] = a[pj], a[pm]
                 while True:
                     pi += 1
-                    while _less(v[a[pi]], vp):
+                    while v[a[pi]] < vp:
                         pi += 1
                     pj -= 1
-                    while _less(vp, v[a[pj]]):
+                    while vp < v[a[pj]]:
                         pj -= 1
                     if pi >= pj:
                         break
@@ -92,21 +105,26 @@ def introsort_argsort(values) -> list[int]:
                 a[pi], a[pk] = a[pk], a[pi]
                 cdepth -= 1
                 if pi - pl < pr - pi:  # push the larger partition, go on with the smaller
-                    stack.append((pi + 1, pr, cdepth))
+                    if pi + 1 < stop:
+                        stack.append((pi + 1, pr, cdepth))
                     pr = pi - 1
                 else:
                     stack.append((pl, pi - 1, cdepth))
                     pl = pi + 1
-            for pi in range(pl + 1, pr + 1):  # insertion sort
-                vi = a[pi]
-                vp = v[vi]
-                pj = pi
-                while pj > pl and _less(vp, v[a[pj - 1]]):
-                    a[pj] = a[pj - 1]
-                    pj -= 1
-                a[pj] = vi
+                    if pl >= stop:  # the rest of this range lies past k
+                        skip = True
+                        break
+            if not skip:
+                for pi in range(pl + 1, pr + 1):  # insertion sort
+                    vi = a[pi]
+                    vp = v[vi]
+                    pj = pi
+                    while pj > pl and vp < v[a[pj - 1]]:
+                        a[pj] = a[pj - 1]
+                        pj -= 1
+                    a[pj] = vi
         if not stack:
-            return a
+            return a if k is None else a[:k]
         pl, pr, cdepth = stack.pop()
 
 
@@ -126,5 +144,5 @@ def top_k(logits: np.ndarray, k: int) -> np.ndarray:
     if m > 1:
         ambiguous |= (vals[:, 1:] >= vals[:, :-1]).any(axis=1)
     for r in np.flatnonzero(ambiguous):
-        out[r] = introsort_argsort(-x[r])[:k]
+        out[r] = introsort_argsort(-x[r], k)
     return out

@@ -136,3 +136,18 @@ def test_guide_script_command_line(tmp_path):
     bad = subprocess.run(cmd[:2] + ["nope/", "val_label.txt"], cwd=tmp_path, capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("error: nope: no such results folder")
     assert "Traceback" not in bad.stderr
+
+
+def test_introsort_top_k_is_the_first_k_of_the_whole_order():
+    """``introsort_argsort(v, k)`` skips partitions past position k: the first k are the full sort's
+    (which tests/test_careless_user.py checks against numpy's scalar sort, NaN and mass ties included)."""
+    from common.ranking import introsort_argsort
+    from tests.test_careless_user import _tied_rows
+
+    rows = _tied_rows(30)
+    for r in rows:
+        full = introsort_argsort(-r)
+        for k in (1, 2, 5, 6, 17, 200, 1000):
+            assert introsort_argsort(-r, k) == full[:k]
+    assert introsort_argsort(np.array([3.0, -0.0, 0.0, np.nan, -1.0]), 3) == [4, 1, 2]  # -0.0 == 0.0, NaN last
+    assert introsort_argsort([2, 1], 5) == [1, 0]
