@@ -188,6 +188,10 @@ class Artifacts:
             raise BundleError(f"DEVICE={','.join(s.device)}: several devices are for BACKEND=om (ais_bench) only")
         dev, progress = s.device[0], enabled()
         args = {"model": m.name, "device": ",".join(s.device)}
+        if s.provider == "tensorrt" and backend != "om":
+            if backend != "onnx":
+                raise BundleError(f"PROVIDER=tensorrt runs ONNX Runtime's TensorRT provider: BACKEND={backend} cannot")
+            return self._tensorrt_runner(dev, progress, args)
         if backend in ("onnx", "torch"):
             from common.runner import SessionRunner
 
@@ -222,3 +226,40 @@ class Artifacts:
         from common.backends.benchmark import BenchmarkRunner
 
         return BenchmarkRunner(self.om, self.cfg.bs, m.input_shape, dev, s.benchmark_tool, args)
+
+    def _tensorrt_runner(self, dev: str, progress: bool, args: dict) -> Runner:
+        """ONNX Runtime's TensorRT provider: fp16 engines per batch size, cached in the work folder;
+        fails in one line here, before any export, where TensorRT, CUDA or a GPU is missing."""
+        import onnxruntime as ort
+
+        from common import sample
+        from common.backends import tensorrt
+        from common.backends.onnxruntime import OrtSession
+
+        s, m, layout = self.settings, self.cfg.model, self.cfg.layout
+        tensorrt.require(ort, dev)
+
+        def open_session(bs: int):
+            return tensorrt.TensorrtSession(
+                self.onnx(bs), bs, layout.trt_cache, m.input_shape, m.input_name, not m.static_batch, dev
+            )
+
+        def reference():  # fp32 on the same GPU (CUDA provider), for the agreement check
+            return OrtSession(self.onnx(self.cfg.bs), device=dev, provider="auto")
+
+        def trtexec(bs: int):
+            return tensorrt.trtexec_perf(self.onnx(bs), m.input_name, bs, m.input_shape, layout.trt_cache / "trtexec")
+
+        args["model_file"] = str(self.model_file())
+        return tensorrt.runner_class()(
+            open_session,
+            self.cfg.bs,
+            m.input_shape,
+            reference=reference,
+            photos=lambda: sample.parity_images(m.preprocess),
+            trtexec=trtexec,
+            outfmt=s.outfmt,
+            progress=progress,
+            perf_seconds=s.perf_seconds,
+            args=args,
+        )

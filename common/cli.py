@@ -168,8 +168,9 @@ def perf_step(art: Artifacts) -> Path:
             rows.append(runner.perf(bs))
             pb.update()
         device = runner.describe()
+        extra = runner.record()
     cfg.run.dir.mkdir(parents=True, exist_ok=True)
-    _, md = perf.write(cfg.model, rows, cfg.run.dir, device)
+    _, md = perf.write(cfg.model, rows, cfg.run.dir, device, extra)
     say(f"perf: {md}\n" + md.read_text())
     return md
 

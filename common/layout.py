@@ -5,6 +5,7 @@
   om/<om name>.om (+ .soc, atc_<om name>.log, <onnx stem>_bs<BS>.onnx)
   prep_dataset/*.bin (+ .source.json)  preprocessing output and its record
   <info file>                          dataset info file
+  trt-cache/<onnx stem>-bs<BS>-<key>/  TensorRT engines + timing cache (PROVIDER=tensorrt); key.json says for what
   <run>/                               one run: <backend>-bs<BS>, or RUN=<name>
     outputs/<stem>_<k>.<fmt>, outputs_summary.json, infer.json
     result.json, predictions.txt/.json, perf.json/.md, report.md, run.json
@@ -95,6 +96,11 @@ class Layout:
     @property
     def prep_record(self) -> Path:
         return record_of(self.prep_dir)
+
+    @property
+    def trt_cache(self) -> Path:
+        """TensorRT engine caches, one folder per (ONNX, bs, precision, versions, GPU) key."""
+        return self.work / "trt-cache"
 
     @property
     def info(self) -> Path:

@@ -68,7 +68,7 @@ def published_columns(m: Manifest) -> list[tuple[str, dict[int, float]]]:
     return [(f"{t.device} (published{', ' + t.note if t.note else ''})", t.fps) for t in m.throughput]
 
 
-def table(m: Manifest, rows: list[PerfRow], device: str) -> str:
+def table(m: Manifest, rows: list[PerfRow], device: str, notes: list[str] | tuple[str, ...] = ()) -> str:
     """Markdown: measured samples/s and latencies, then each published device's fps for the same bs."""
     pub = published_columns(m)
     head = ["bs", f"measured samples/s ({device})", "p50 ms", "p99 ms", "runs"] + [name for name, _ in pub]
@@ -82,16 +82,17 @@ def table(m: Manifest, rows: list[PerfRow], device: str) -> str:
         "\nMeasured: " + "; ".join(how) + ". Published columns are the guides' figures for Ascend/T4 hardware "
         "(Ascend 310 = per card, 4 chips), not measured here.\n"
     )
-    return "\n".join(lines) + "\n" + note
+    return "\n".join(lines) + "\n" + note + "".join(f"\n{n}\n" for n in notes)
 
 
-def write(m: Manifest, rows: list[PerfRow], out_dir: Path, device: str) -> tuple[Path, Path]:
+def write(m: Manifest, rows: list[PerfRow], out_dir: Path, device: str, extra: dict | None = None) -> tuple[Path, Path]:
+    """perf.json and perf.md; ``extra`` (the runner's record: device, checks) goes into perf.json, its
+    ``notes`` under the table."""
     out_dir = Path(out_dir)
+    extra = dict(extra or {})
+    notes = extra.get("notes", [])
     pub = {name: {str(k): v for k, v in fps.items()} for name, fps in published_columns(m)}
-    atomic.write_json(
-        out_dir / "perf.json",
-        {"model": m.name, "device": device, "rows": [asdict(r) for r in rows], "published": pub},
-        indent=1,
-    )
-    atomic.write_text(out_dir / "perf.md", table(m, rows, device))
+    data = {"model": m.name, "device": device, "rows": [asdict(r) for r in rows], "published": pub, **extra}
+    atomic.write_json(out_dir / "perf.json", data, indent=1)
+    atomic.write_text(out_dir / "perf.md", table(m, rows, extra.get("device", device), notes))
     return out_dir / "perf.json", out_dir / "perf.md"

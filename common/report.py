@@ -81,7 +81,13 @@ def write(art: Artifacts) -> Path:
         "versions": versions(),
         "infer_throughput": summary.get("throughput"),
         "infer_timing": summary.get("timing_source"),
+        "infer_pipeline_throughput": summary.get("pipeline_throughput"),
     }
+    perf_rec = records.read(run.file("perf.json")) or {}
+    info["device"] = perf_rec.get("device") or info["ran"] or cfg.backend
+    for key in ("gpu", "tensorrt", "top1_agreement"):  # PROVIDER=tensorrt: the GPU and the fp16 check
+        if perf_rec.get(key):
+            info[key] = perf_rec[key]
     records.write(run.file("run.json"), info)
     scoring = records.read(run.file("scoring.json")) or {}
     lines = [
@@ -116,16 +122,7 @@ def write(art: Artifacts) -> Path:
         "",
     ]
     if summary:
-        lines += [
-            f"Inference over the dataset: {summary.get('throughput', 0):.2f} samples/s "
-            f"({summary.get('timing_source', '')})"
-            + (
-                f"; host-measured around each run: {summary['host_throughput']:.2f} samples/s."
-                if summary.get("host_throughput")
-                else "."
-            ),
-            "",
-        ]
+        lines += [_pipeline_line(summary, perf_rec, cfg.bs), ""]
     lines += ["## Versions", "", "| package | version |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in info["versions"].items()]
     lines += ["", "## Checksums (md5)", "", "| file | md5 |", "|---|---|"]
@@ -133,3 +130,20 @@ def write(art: Artifacts) -> Path:
     path = run.file("report.md")
     atomic.write_text(path, "\n".join(lines) + "\n")
     return path
+
+
+def _pipeline_line(summary: dict, perf_rec: dict, bs: int) -> str:
+    """The pipeline's own figures (``make infer`` over the dataset) beside the perf sweep's at its bs."""
+    text = (
+        f"The pipeline's own figures (make infer, bs {bs}): {summary.get('throughput', 0):.2f} samples/s "
+        f"({summary.get('timing_source', '')})"
+    )
+    if summary.get("host_throughput") and summary.get("timing_source", "").startswith("ais_bench"):
+        text += f"; host-measured around each run: {summary['host_throughput']:.2f} samples/s"
+    sweep = next((r for r in perf_rec.get("rows", []) if r.get("bs") == bs), None)
+    e2e = summary.get("pipeline_throughput")
+    if e2e:
+        text += f"; end to end (first batch read to last output written): {e2e:.2f} samples/s"
+        if sweep and sweep.get("samples_per_s"):
+            text += f", {100 * e2e / sweep['samples_per_s']:.0f} % of the sweep's bs {bs} figure above"
+    return text + "."

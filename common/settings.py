@@ -78,8 +78,9 @@ TABLE: tuple[Setting, ...] = (
         "PROVIDER",
         "auto",
         "choice",
-        "ONNX Runtime / PyTorch device: auto (CUDA when present, else CPU) | cuda | cpu",
-        choices=("auto", "cuda", "cpu"),
+        "ONNX Runtime / PyTorch device: auto (CUDA when present, else CPU) | cuda | cpu | tensorrt (ONNX Runtime's "
+        "TensorRT provider, fp16, engines cached in WORK/trt-cache)",
+        choices=("auto", "cuda", "cpu", "tensorrt"),
     ),
     Setting("OUTFMT", "TXT", "choice", "per-sample output files: TXT | BIN | NPY", choices=("TXT", "BIN", "NPY")),
     Setting("PERF_BS", "1 4 8 16 32 64", "ints", "batch sizes of the throughput sweep (make perf)"),

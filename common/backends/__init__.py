@@ -36,6 +36,17 @@ class Session:
         """What runs: runtime, provider or device."""
         return self.name
 
+    def timed(self, batch: np.ndarray):
+        """A call without arguments that ``make perf`` times: here ``run(batch)`` (host copies included);
+        a device session puts the batch on the device first, so that only compute is timed."""
+        return lambda: self.run(batch)
+
+    def perf_row(self, bs: int, times_ms: list[float]):
+        """The ``common.perf.PerfRow`` of the timed calls (host-measured: bs / median latency)."""
+        from common import perf
+
+        return perf.row(bs, times_ms, f"host-measured, {self.describe()}", perf.HOST_METHOD)
+
     def own_timings(self) -> list[float] | None:
         """The runtime's own compute time per ``run`` in ms (ais_bench), or None to time on the host."""
         return None
@@ -67,6 +78,11 @@ class Runner:
     def prepare(self) -> None:
         """Check now that inference can start (the model loads, the tool is there), so that a step
         fails before it deletes anything."""
+
+    def record(self) -> dict:
+        """What ``perf.json`` should record beyond the rows (the device, checks such as TensorRT's fp16
+        agreement with fp32); ``notes`` (lines) also go under the table."""
+        return {}
 
     def describe(self) -> str:
         return self.name
