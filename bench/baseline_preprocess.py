@@ -40,3 +40,13 @@ def run(images: list[Path], dst: Path, pre) -> int:
         x = one(path, pre.resize, pre.interpolation, pre.crop, pre.mean, pre.std, pre.channel_order == "BGR")
         x.tofile(dst / f"{path.stem}.bin")
     return len(images)
+
+
+if __name__ == "__main__":  # python -m bench.baseline_preprocess <model> <src_dir> <dst_dir>: a whole run
+    import sys
+
+    from common import manifest
+    from common.images import list_images
+
+    model, src, dst = sys.argv[1:4]
+    run(list_images(Path(src)), Path(dst), manifest.load(model).preprocess)

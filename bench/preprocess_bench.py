@@ -1,13 +1,19 @@
 """Benchmark 1: the bundle's ``common.preprocess.run`` (all usable cores) vs the plain single-process
-baseline, on the same ~200 JPEGs, interleaved (baseline, bundle, baseline, bundle, ...)."""
+baseline (``bench.baseline_preprocess``: the guides' PIL + numpy pipeline), on the same ~200 JPEGs,
+interleaved (baseline, bundle, baseline, bundle, ...): wall clock and CPU time (self + children), the
+output compared byte for byte. Also the start-up: ``python -m common preprocess`` on one image, as a whole
+process, against the baseline script doing the same."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import resource
 import shutil
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,7 +23,8 @@ from common import manifest
 from common import preprocess as bundle
 
 MODELS = ("inceptionresnetv2", "sk-resnet50")
-REFERENCE_SHA = Path(__file__).resolve().parent.parent / "tests" / "data" / "preprocess_sha256.json"
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_SHA = ROOT / "tests" / "data" / "preprocess_sha256.json"
 QUICK_IMAGES = 24
 
 
@@ -51,8 +58,37 @@ def _reference_check(name: str, pre) -> str:
     return f"baseline matches reference SHA-256 on {len(want)} photos" if not bad else f"MISMATCH: {bad}"
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (the pool's workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def startup(model: str, image: Path, repeats: int = 5) -> dict:
+    """Seconds for a whole ``python -m common preprocess`` process on a one-image dataset (interpreter,
+    imports, settings, manifest, lock, the image, exit), and for the baseline script doing the same."""
+    folder = report.RESULTS / "startup"
+    val = folder / "val"
+    val.mkdir(parents=True, exist_ok=True)
+    if not (val / image.name).is_file():
+        shutil.copyfile(image, val / image.name)
+    env = {**os.environ, "MODEL": model, "DATASET": str(val), "PROGRESS": "0", "PYTHONPATH": str(ROOT)}
+    times: dict[str, list[float]] = {"bundle": [], "baseline": []}
+    for _ in range(repeats):
+        for side in times:
+            work = folder / f"work-{side}"
+            shutil.rmtree(work, ignore_errors=True)
+            cmd = [sys.executable, "-m", "common", "preprocess"]
+            if side == "baseline":
+                cmd = [sys.executable, "-m", "bench.baseline_preprocess", model, str(val), str(work)]
+            t0 = time.perf_counter()
+            subprocess.run(cmd, cwd=ROOT, env={**env, "WORK": str(work)}, check=True, capture_output=True)
+            times[side].append(time.perf_counter() - t0)
+    return {k: {"median": statistics.median(v), "min": min(v), "runs": v} for k, v in times.items()}
+
+
 def run(quick: bool = False) -> dict:
-    rounds = 1 if quick else 3
+    rounds = 2 if quick else 3
     folder = report.RESULTS / "images"
     imgs = images.build(folder)
     if quick:  # a few of the images, in a folder of their own
@@ -67,18 +103,21 @@ def run(quick: bool = False) -> dict:
         pre = manifest.load(name).preprocess
         base_dir, bund_dir = report.RESULTS / "pre" / name / "baseline", report.RESULTS / "pre" / name / "bundle"
         times: dict[str, list[float]] = {"baseline": [], "bundle": []}
+        cpu: dict[str, list[float]] = {"baseline": [], "bundle": []}
         for _ in range(rounds):
             for side, dst in (("baseline", base_dir), ("bundle", bund_dir)):
                 shutil.rmtree(dst, ignore_errors=True)
-                t0 = time.perf_counter()
+                c0, t0 = _cpu(), time.perf_counter()
                 if side == "baseline":
                     n = baseline_preprocess.run(imgs, dst, pre)
                 else:
                     n = bundle.run(folder, dst, pre, progress=False).written
                 times[side].append(time.perf_counter() - t0)
+                cpu[side].append(_cpu() - c0)
                 assert n == len(imgs), f"{side} wrote {n} of {len(imgs)} images"
         same, count, why = _identical(base_dir, bund_dir)
         ips = {side: len(imgs) / statistics.median(t) for side, t in times.items()}
+        cpu_ms = {side: 1000 * statistics.median(c) / len(imgs) for side, c in cpu.items()}
         per_round = [b / u for b, u in zip(times["baseline"], times["bundle"], strict=True)]
         results.append(
             {
@@ -89,23 +128,33 @@ def run(quick: bool = False) -> dict:
                 "images": len(imgs),
                 "rounds": rounds,
                 "seconds": times,
+                "cpu_seconds": cpu,
                 "baseline_images_per_s": ips["baseline"],
                 "bundle_images_per_s": ips["bundle"],
                 "ratio": ips["bundle"] / ips["baseline"],
                 "ratio_per_round": per_round,
+                "cpu_ms_per_image": cpu_ms,
+                "cpu_ratio": cpu_ms["baseline"] / cpu_ms["bundle"],
                 "byte_identical": same,
                 "files_compared": count,
                 "difference": why,
                 "reference": _reference_check(name, pre),
             }
         )
-    return {"benchmark": "preprocess", "workers": len(os.sched_getaffinity(0)), "results": results}
+    start = startup(MODELS[0], imgs[0], repeats=3 if quick else 5)
+    return {
+        "benchmark": "preprocess",
+        "workers": len(os.sched_getaffinity(0)),
+        "results": results,
+        "startup_seconds": start,
+    }
 
 
 def markdown(data: dict) -> str:
     rows = []
     for r in data["results"]:
         spread = f"{min(r['ratio_per_round']):.2f}–{max(r['ratio_per_round']):.2f}"
+        cpu = r["cpu_ms_per_image"]
         rows.append(
             [
                 r["model"],
@@ -115,6 +164,7 @@ def markdown(data: dict) -> str:
                 f"{r['bundle_images_per_s']:.1f}",
                 f"{r['ratio']:.2f}×",
                 spread,
+                f"{cpu['baseline']:.2f} / {cpu['bundle']:.2f} ({r['cpu_ratio']:.2f}×)",
                 ("✓" if r["byte_identical"] else "✗ " + r["difference"]) + f" ({r['files_compared']} files)",
             ]
         )
@@ -126,9 +176,16 @@ def markdown(data: dict) -> str:
         f"bundle img/s ({data['workers']} workers)",
         "bundle/baseline",
         "per-round ratio",
+        "CPU ms/img baseline / bundle",
         "byte-identical",
     ]
     notes = "\n".join(f"- {r['model']}: {r['reference']}" for r in data["results"])
+    st = data["startup_seconds"]
+    notes += (
+        f"\n- start-up, a whole process on one image (median of {len(st['bundle']['runs'])}): "
+        f"`python -m common preprocess` {st['bundle']['median']:.2f} s, the baseline script "
+        f"{st['baseline']['median']:.2f} s"
+    )
     return (
         f"### Preprocess throughput (median of {data['results'][0]['rounds']} interleaved rounds)\n\n"
         + table(head, rows)
