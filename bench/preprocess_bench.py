@@ -1,8 +1,8 @@
 """Benchmark 1: the bundle's ``common.preprocess.run`` (all usable cores) vs the plain single-process
 baseline (``bench.baseline_preprocess``: the guides' PIL + numpy pipeline), on the same ~200 JPEGs,
-interleaved (baseline, bundle, baseline, bundle, ...): wall clock and CPU time (self + children), the
-output compared byte for byte. Also the start-up: ``python -m common preprocess`` on one image, as a whole
-process, against the baseline script doing the same."""
+interleaved (baseline, bundle, bundle with 1 worker, baseline, ...): wall clock and CPU time (self +
+children), the output compared byte for byte. Also the start-up: ``python -m common preprocess`` on one
+image, as a whole process, against the baseline script doing the same."""
 
 from __future__ import annotations
 
@@ -102,20 +102,25 @@ def run(quick: bool = False) -> dict:
     for name in MODELS:
         pre = manifest.load(name).preprocess
         base_dir, bund_dir = report.RESULTS / "pre" / name / "baseline", report.RESULTS / "pre" / name / "bundle"
-        times: dict[str, list[float]] = {"baseline": [], "bundle": []}
-        cpu: dict[str, list[float]] = {"baseline": [], "bundle": []}
+        one_dir = report.RESULTS / "pre" / name / "bundle-1"
+        sides = (("baseline", base_dir), ("bundle", bund_dir), ("bundle_1", one_dir))
+        times: dict[str, list[float]] = {side: [] for side, _ in sides}
+        cpu: dict[str, list[float]] = {side: [] for side, _ in sides}
         for _ in range(rounds):
-            for side, dst in (("baseline", base_dir), ("bundle", bund_dir)):
+            for side, dst in sides:
                 shutil.rmtree(dst, ignore_errors=True)
                 c0, t0 = _cpu(), time.perf_counter()
                 if side == "baseline":
                     n = baseline_preprocess.run(imgs, dst, pre)
                 else:
-                    n = bundle.run(folder, dst, pre, progress=False).written
+                    workers = 1 if side == "bundle_1" else None
+                    n = bundle.run(folder, dst, pre, workers=workers, progress=False).written
                 times[side].append(time.perf_counter() - t0)
                 cpu[side].append(_cpu() - c0)
                 assert n == len(imgs), f"{side} wrote {n} of {len(imgs)} images"
         same, count, why = _identical(base_dir, bund_dir)
+        same_1, _, why_1 = _identical(base_dir, one_dir)
+        same, why = same and same_1, why or why_1
         ips = {side: len(imgs) / statistics.median(t) for side, t in times.items()}
         cpu_ms = {side: 1000 * statistics.median(c) / len(imgs) for side, c in cpu.items()}
         per_round = [b / u for b, u in zip(times["baseline"], times["bundle"], strict=True)]
@@ -133,8 +138,11 @@ def run(quick: bool = False) -> dict:
                 "bundle_images_per_s": ips["bundle"],
                 "ratio": ips["bundle"] / ips["baseline"],
                 "ratio_per_round": per_round,
+                "bundle_1_images_per_s": ips["bundle_1"],
+                "ratio_1_worker": ips["bundle_1"] / ips["baseline"],
                 "cpu_ms_per_image": cpu_ms,
                 "cpu_ratio": cpu_ms["baseline"] / cpu_ms["bundle"],
+                "cpu_ratio_1_worker": cpu_ms["baseline"] / cpu_ms["bundle_1"],
                 "byte_identical": same,
                 "files_compared": count,
                 "difference": why,
@@ -164,7 +172,8 @@ def markdown(data: dict) -> str:
                 f"{r['bundle_images_per_s']:.1f}",
                 f"{r['ratio']:.2f}×",
                 spread,
-                f"{cpu['baseline']:.2f} / {cpu['bundle']:.2f} ({r['cpu_ratio']:.2f}×)",
+                f"{r['bundle_1_images_per_s']:.1f} ({r['ratio_1_worker']:.2f}×)",
+                f"{cpu['baseline']:.2f} / {cpu['bundle']:.2f} / {cpu['bundle_1']:.2f}",
                 ("✓" if r["byte_identical"] else "✗ " + r["difference"]) + f" ({r['files_compared']} files)",
             ]
         )
@@ -176,7 +185,8 @@ def markdown(data: dict) -> str:
         f"bundle img/s ({data['workers']} workers)",
         "bundle/baseline",
         "per-round ratio",
-        "CPU ms/img baseline / bundle",
+        "bundle img/s, 1 worker",
+        "CPU ms/img baseline / bundle / 1 worker",
         "byte-identical",
     ]
     notes = "\n".join(f"- {r['model']}: {r['reference']}" for r in data["results"])

@@ -184,13 +184,13 @@ def _bin_rows(paths: list[Path], dtype: np.dtype, width: int | None, first: Path
         width = size // dtype.itemsize
     rows = np.empty((len(paths), width), dtype=dtype)
     want = width * dtype.itemsize
+    spare = bytearray(1)  # a byte past the row: one readv also tells a longer file
     for i, p in enumerate(paths):
         try:
             fd = os.open(p, os.O_RDONLY)
             try:
-                got = os.readv(fd, [memoryview(rows[i]).cast("B")])
-                more = os.read(fd, 1) if got == want else b""
-                size = os.fstat(fd).st_size if got != want or more else want
+                got = os.readv(fd, [memoryview(rows[i]).cast("B"), spare])
+                size = os.fstat(fd).st_size if got != want else want
             finally:
                 os.close(fd)
         except OSError as exc:

@@ -93,7 +93,7 @@ def evaluate(result_dir: Path, label_file: Path, label_offset: int = 0, expect: 
     top = ranking.top_k(logits, k)  # the guides' np.argsort(-prediction), ties and NaN included
     hits = top == truth[:, None]
     topk = [float(hits[:, : j + 1].any(axis=1).mean()) for j in range(k)]
-    preds = {s: (top[i] - label_offset).tolist() for i, s in enumerate(stems)}
+    preds = dict(zip(stems, (top - label_offset).tolist()))
     nan = [stems[i] for i in np.flatnonzero(np.isnan(logits).any(axis=1))]
     return Accuracy(len(stems), classes, topk, preds, {s: labels[s] for s in stems}, nan, sorted(ignored))
 

@@ -128,21 +128,32 @@ def introsort_argsort(values, k: int | None = None) -> list[int]:
         pl, pr, cdepth = stack.pop()
 
 
-def top_k(logits: np.ndarray, k: int) -> np.ndarray:
-    """(N, k) class indices per row, best first, in the guides' ``np.argsort(-row)`` order."""
+def top_k(logits: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
+    """(N, k) class indices per row, best first, in the guides' ``np.argsort(-row)`` order.
+
+    The top m = k + 1 values of each row are picked by m passes of ``argmax`` (over a copy of a chunk of
+    rows, each pick masked with -inf). A row whose picks are strictly decreasing has one unambiguous
+    top k, the picks; a row with a tie among them, a NaN, or an -inf among the top k is ranked by
+    ``introsort_argsort``, as numpy 1.x's argsort ranks it."""
     x = np.asarray(logits, dtype=np.float32)
     n, width = x.shape
     k = min(k, width)
     m = min(k + 1, width)
-    part = np.argpartition(-x, m - 1, axis=1)[:, :m]
-    vals = np.take_along_axis(x, part, 1)
-    order = np.argsort(-vals, axis=1, kind="stable")
-    part, vals = np.take_along_axis(part, order, 1), np.take_along_axis(vals, order, 1)
-    out = part[:, :k].copy()
-    # a row needs the exact algorithm when its top m values are not strictly decreasing, or hold NaN
+    out = np.empty((n, k), dtype=np.int64)
     ambiguous = np.isnan(x).any(axis=1)
-    if m > 1:
-        ambiguous |= (vals[:, 1:] >= vals[:, :-1]).any(axis=1)
+    for lo in range(0, n, chunk):
+        work = x[lo : lo + chunk].copy()
+        rows = np.arange(len(work))
+        work[ambiguous[lo : lo + chunk]] = 0  # ranked exactly below; no NaN in argmax
+        picks = np.empty((len(work), m), dtype=np.int64)
+        vals = np.empty((len(work), m), dtype=np.float32)
+        for j in range(m):
+            a = work.argmax(axis=1)
+            picks[:, j], vals[:, j] = a, work[rows, a]
+            work[rows, a] = -np.inf
+        out[lo : lo + chunk] = picks[:, :k]
+        tied = (vals[:, 1:] >= vals[:, :-1]).any(axis=1) if m > 1 else np.zeros(len(work), bool)
+        ambiguous[lo : lo + chunk] |= tied | np.isneginf(vals[:, :k]).any(axis=1)
     for r in np.flatnonzero(ambiguous):
         out[r] = introsort_argsort(-x[r], k)
     return out

@@ -151,3 +151,28 @@ def test_introsort_top_k_is_the_first_k_of_the_whole_order():
             assert introsort_argsort(-r, k) == full[:k]
     assert introsort_argsort(np.array([3.0, -0.0, 0.0, np.nan, -1.0]), 3) == [4, 1, 2]  # -0.0 == 0.0, NaN last
     assert introsort_argsort([2, 1], 5) == [1, 0]
+
+
+def _top_k_by_full_sort(x: np.ndarray, k: int) -> np.ndarray:
+    """What ``ranking.top_k`` must give: the first k of numpy 1.x's argsort(-row), row by row."""
+    from common.ranking import introsort_argsort
+
+    return np.array([introsort_argsort(-r)[:k] for r in x], dtype=np.int64).reshape(len(x), min(k, x.shape[1]))
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 5, 6, 7, 40, 1001])
+def test_top_k_is_the_first_k_of_the_guides_order_for_any_values(width):
+    from common import ranking
+
+    rng = np.random.default_rng(width)
+    x = rng.standard_normal((300, width)).astype(np.float32)
+    x[::7] = np.round(x[::7])  # many exact ties
+    x[1::11, : max(1, width // 3)] = np.nan
+    x[2::13, rng.integers(0, width)] = np.inf
+    x[3::17] = -np.inf
+    x[4::19, : max(1, width // 2)] = -np.inf
+    x[5::23] = np.where(rng.random(width) < 0.5, -0.0, 0.0).astype(np.float32)
+    x[6::29, 0] = x[6::29].max(axis=1)  # a tie on the top value
+    for k in (1, 5):
+        got = ranking.top_k(x, k, chunk=64)
+        assert got.tolist() == _top_k_by_full_sort(x, k).tolist(), (width, k)
