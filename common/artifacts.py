@@ -237,7 +237,7 @@ class Artifacts:
         from common.backends.onnxruntime import OrtSession
 
         s, m, layout = self.settings, self.cfg.model, self.cfg.layout
-        tensorrt.require(ort, dev)
+        gpu, trt_version = tensorrt.require(ort, dev)
 
         def open_session(bs: int):
             return tensorrt.TensorrtSession(
@@ -247,8 +247,10 @@ class Artifacts:
         def reference():  # fp32 on the same GPU (CUDA provider), for the agreement check
             return OrtSession(self.onnx(self.cfg.bs), device=dev, provider="auto")
 
-        def trtexec(bs: int):
-            return tensorrt.trtexec_perf(self.onnx(bs), m.input_name, bs, m.input_shape, layout.trt_cache / "trtexec")
+        def trtexec(bs: int):  # its engine and timing cache beside ONNX Runtime's, under the same key
+            onnx = self.onnx(bs)
+            folder = tensorrt.engine_dir(layout.trt_cache, onnx, bs, True, trt_version, gpu, ort.__version__)
+            return tensorrt.trtexec_perf(onnx, m.input_name, bs, m.input_shape, folder)
 
         args["model_file"] = str(self.model_file())
         return tensorrt.runner_class()(

@@ -143,7 +143,8 @@ def _pipeline_line(summary: dict, perf_rec: dict, bs: int) -> str:
     sweep = next((r for r in perf_rec.get("rows", []) if r.get("bs") == bs), None)
     e2e = summary.get("pipeline_throughput")
     if e2e:
-        text += f"; end to end (first batch read to last output written): {e2e:.2f} samples/s"
+        n = summary.get("samples_run", 0)
+        text += f"; end to end over {n} samples (first batch read to last output written): {e2e:.2f} samples/s"
         if sweep and sweep.get("samples_per_s"):
             text += f", {100 * e2e / sweep['samples_per_s']:.0f} % of the sweep's bs {bs} figure above"
     return text + "."

@@ -198,7 +198,15 @@ def test_runner_records_the_device_agreement_and_trtexec(tmp_path, monkeypatch):
         SHAPE,
         reference=lambda: OrtSession(tmp_path / "m.onnx", provider="cpu"),
         photos=lambda: photos,
-        trtexec=lambda bs: T.trtexec_perf(tmp_path / "m.onnx", "image", bs, SHAPE, tmp_path / "work" / "trtexec"),
+        trtexec=lambda bs: T.trtexec_perf(
+            tmp_path / "m.onnx",
+            "image",
+            bs,
+            SHAPE,
+            T.engine_dir(
+                tmp_path / "work" / "trt-cache", tmp_path / "m.onnx", bs, True, "10.9.0", GPU, fake.__version__
+            ),
+        ),
         progress=False,
         perf_seconds=0.01,
     )
@@ -211,8 +219,9 @@ def test_runner_records_the_device_agreement_and_trtexec(tmp_path, monkeypatch):
     assert agreement["photos"] == 7 and agreement["top1_agree"] == 7 and agreement["ok"]  # the fake runs fp32
     assert [t["bs"] for t in rec["trtexec"]] == [1, 4]
     assert rec["trtexec"][1]["samples_per_s"] == pytest.approx(4000 / 0.542)
+    engines = _session(tmp_path, fake, bs=4).cache  # trtexec's files beside ONNX Runtime's engine, same key
     assert rec["trtexec"][1]["cmd"][-2:] == [
-        f"--saveEngine={tmp_path / 'work' / 'trtexec' / 'trtexec-bs4.plan'}",
-        f"--timingCacheFile={tmp_path / 'work' / 'trtexec' / 'trtexec.timing'}",
+        f"--saveEngine={engines / 'trtexec-bs4.plan'}",
+        f"--timingCacheFile={engines / 'trtexec.timing'}",
     ]
     assert any("7/7 parity photos" in n for n in rec["notes"]) and any("trtexec" in n for n in rec["notes"])

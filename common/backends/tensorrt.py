@@ -71,6 +71,24 @@ def cache_key(
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def engine_dir(
+    cache_root: Path,
+    onnx: Path,
+    bs: int,
+    fp16: bool,
+    trt_version: str,
+    gpu: tuple[str, str],
+    ort_version: str,
+    md5=None,
+) -> Path:
+    """``<cache_root>/<onnx stem>-bs<bs>-<key>``: where the engines (ONNX Runtime's and trtexec's) and the
+    timing cache for this model, batch size, precision, library versions and GPU live."""
+    if md5 is None:
+        from common.weights import cached_md5 as md5
+    key = cache_key(md5(onnx), (bs, bs, bs), fp16, trt_version, gpu[0], gpu[1], ort_version)
+    return Path(cache_root) / f"{Path(onnx).stem}-bs{bs}-{key}"
+
+
 def provider_options(
     device_id: int,
     cache: Path,
@@ -265,13 +283,9 @@ class TensorrtSession(Session):
         if not path.is_file():
             raise BundleError(f"{path}: no ONNX model (run `make onnx` first)")
         (self.gpu_name, self.compute_cap), self.trt_version = require(ort, device, gpu_info, trt_version)
-        if md5 is None:
-            from common.weights import cached_md5 as md5
         chw = tuple(int(d) for d in input_shape)
-        key = cache_key(
-            md5(path), (bs, bs, bs), fp16, self.trt_version, self.gpu_name, self.compute_cap, ort.__version__
-        )
-        self.cache = Path(cache_root) / f"{path.stem}-bs{bs}-{key}"
+        gpu_id = (self.gpu_name, self.compute_cap)
+        self.cache = engine_dir(cache_root, path, bs, fp16, self.trt_version, gpu_id, ort.__version__, md5)
         self.cache.mkdir(parents=True, exist_ok=True)
         about = {
             "onnx": str(path),
