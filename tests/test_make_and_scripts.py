@@ -145,7 +145,7 @@ def test_pth2onnx_command_line_forms(name, argv, out, bs, monkeypatch, tmp_path)
     monkeypatch.setattr(weights, "ensure", lambda spec, wdir, given, verify, progress: given)
     monkeypatch.setattr(checkpoint, "load_model", lambda m, path, **kw: seen.setdefault("ckpt", path.name))
 
-    def fake_convert(model, m, path, batch, images):
+    def fake_convert(model, m, path, batch, images, *args, **kw):
         seen.update(out=path.name, bs=batch)
         return export.Parity(path.name, sorted(images), batch, 0.0, 1.0, 7, 7, True, "", 11, ["cpu"])
 
