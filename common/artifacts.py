@@ -12,7 +12,7 @@ from pathlib import Path
 
 from common import records
 from common.backends import Runner
-from common.config import GUIDE_DATASET, GUIDE_LABELS, Config
+from common.config import GUIDE_DATASET, Config, labels_path
 from common.console import say
 from common.errors import BundleError
 
@@ -149,13 +149,7 @@ class Artifacts:
                     f"DATASET={val}{hint} does not exist: point DATASET at the ImageNet val images and "
                     "LABELS at val_label.txt, or run with DATASET=sample for the bundled photos"
                 )
-            if s.labels:
-                labels = Path(s.labels)
-            elif s.dataset == GUIDE_DATASET:
-                labels = Path(GUIDE_LABELS)
-            else:
-                labels = val.parent / "val_label.txt"
-            self._dataset = (val, labels)
+            self._dataset = (val, labels_path(s))
         return self._dataset
 
     def inputs(self) -> list[Path]:

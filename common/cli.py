@@ -227,6 +227,32 @@ def verify_step() -> None:
         raise BundleError(f"{wdir}: some weights do not match checksums.md5")
 
 
+def labels_step() -> None:
+    """val_label.txt for the 50,000 ImageNet validation images: written where a run reads it (LABELS, or
+    beside DATASET) when missing, else checked against the guides' file (count, order, convention)."""
+    from common import labels
+    from common.config import labels_path
+
+    s = Settings()
+    if s.dataset == "sample" and not s.labels:
+        raise BundleError("DATASET=sample has its own labels: set LABELS=<path> (or DATASET=<ImageNet val>)")
+    path = labels_path(s)
+    if path.exists():
+        report = labels.check_with_reference(path)
+        print(report.text())
+        if not report.ok:
+            raise BundleError(
+                f"{path} is not the guides' val_label.txt (see above); not overwriting it: move it away and "
+                "run make labels again, or set LABELS=<another path>"
+            )
+        return
+    digest = labels.write(path)
+    print(
+        f"labels: wrote {path}: {labels.IMAGES:,} lines, md5 {digest} — the guides' val_label.txt (0-based, "
+        "sorted WNIDs; also for the 1001-class InceptionResNetV2, which adds its label_offset itself)"
+    )
+
+
 def sample_step() -> None:
     from common import sample
 
@@ -250,7 +276,7 @@ STEPS = {
     "compare": compare_step,
     "clean": clean_step,
 }
-GLOBAL_STEPS = {"models": models_step, "verify": verify_step, "sample": sample_step}
+GLOBAL_STEPS = {"models": models_step, "verify": verify_step, "sample": sample_step, "labels": labels_step}
 
 
 def configs(environ=None) -> list[Config]:
