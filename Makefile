@@ -47,6 +47,7 @@ KIND        ?= ascend
 DOCKER_ARGS ?=
 QUICK       ?= 0
 BENCH_OUT   ?= work/bench
+COMPAT_DIR  ?=
 
 ifeq ($(strip $(VENV)),)
 # VENV= (the containers): use $(PYTHON) and the packages installed with it
@@ -62,13 +63,14 @@ endif
 
 export MODEL BS DATASET LABELS WEIGHTS WEIGHTS_DIR VERIFY TRUST_CHECKPOINT BACKEND DEVICE PROVIDER OUTFMT \
        PERF_BS PERF_SECONDS PERF_LOOP SOC DYNAMIC_BATCH LOG ATC_EXTRA SIMPLIFY PROGRESS SAMPLE_DIR WORK RUN \
-       AIS_BENCH_PYTHON BENCHMARK_TOOL PYTHON VENV VENV_FLAGS CMD KIND DOCKER_ARGS QUICK BENCH_OUT BUNDLE_PY BUNDLE_BIN
+       AIS_BENCH_PYTHON BENCHMARK_TOOL PYTHON VENV VENV_FLAGS CMD KIND DOCKER_ARGS QUICK BENCH_OUT COMPAT_DIR \
+       BUNDLE_PY BUNDLE_BIN
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export PYTHONDONTWRITEBYTECODE := 1
 
 STEPS := weights onnx om preprocess info infer postprocess perf report all show package compare clean
 
-.PHONY: help models demo test lint bench verify sample labels venv docker-build docker-run $(STEPS)
+.PHONY: help models demo test compat-envs lint bench verify sample labels venv docker-build docker-run $(STEPS)
 
 help: ## this list
 	@echo "ModelZoo inference bundle. Usage: make [VARIABLE=value ...] <target>"
@@ -125,6 +127,9 @@ demo: $(STAMP) ## the whole pipeline on a real pretrained model (EfficientNet-Li
 	@$(MAKE) --no-print-directory MODEL=efficientnet-lite0 WORK=work/efficientnet-lite0 DATASET=sample BS=4 \
 		BACKEND=onnx PERF_BS="1 4 8" all show
 
+
+compat-envs: $(STAMP) ## a venv per Python 3.7-3.13 with requirements-light.txt, for the travelled-folder tests
+	"$$BUNDLE_PY" -m tests.compat build
 
 test: $(STAMP) ## the test suite (pytest, both cores)
 	"$$BUNDLE_PY" -m pytest -q -n 2 --dist loadgroup

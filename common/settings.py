@@ -125,6 +125,13 @@ TABLE: tuple[Setting, ...] = (
     Setting("DOCKER_ARGS", "", "text", "extra image build flags, e.g. --build-arg CANN_TAG=...", scope="make"),
     Setting("QUICK", "0", "flag", "1: make bench runs its short version (what the test suite runs)", scope="make"),
     Setting("BENCH_OUT", "work/bench", "text", "where make bench writes its JSON results", scope="make"),
+    Setting(
+        "COMPAT_DIR",
+        "",
+        "text",
+        "where make compat-envs puts its Python 3.7-3.13 venvs (default ~/.cache/modelzoo-bundle/compat)",
+        scope="make",
+    ),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in TABLE}
 # defaults the Makefile computes itself (documented in the help text)
