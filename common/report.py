@@ -45,6 +45,20 @@ def _accuracy_rows(cfg: Config, result: dict | None) -> list[str]:
     return rows
 
 
+def _om_record(cfg: Config) -> dict:
+    """For an OM run: the chip its OM was built for and the ATC command line (from the OM's records)."""
+    if cfg.backend not in ("om", "benchmark"):
+        return {}
+    layout = cfg.layout
+    gear = "dyn" if cfg.settings.dynamic_batch else cfg.bs
+    soc, atc = layout.om_soc(gear), layout.atc_log(gear)
+    first = atc.read_text(encoding="utf-8", errors="replace").splitlines()[:1] if atc.is_file() else []
+    return {
+        "soc": soc.read_text(encoding="utf-8").strip() if soc.is_file() else "",
+        "atc": first[0][2:] if first and first[0].startswith("$ ") else "",
+    }
+
+
 def write(art: Artifacts) -> Path:
     from common.errors import BundleError
     from common.weights import cached_md5
@@ -81,6 +95,7 @@ def write(art: Artifacts) -> Path:
         "versions": versions(),
         "infer_throughput": summary.get("throughput"),
         "infer_timing": summary.get("timing_source"),
+        **_om_record(cfg),
     }
     records.write(run.file("run.json"), info)
     lines = [
