@@ -195,6 +195,35 @@ def fill(argv, values: dict) -> list[str]:
     return [re.sub(r"\{([a-z_]+)\}", lambda f: str(values[f[1]]), a) for a in argv]
 
 
+def values(
+    m: manifest.Manifest,
+    bs: int = 16,
+    val: str = "/root/datasets/imagenet/val",
+    labels: str = "/root/datasets/imagenet/val_label.txt",
+    run: str = "",
+    json_name: str = "result.json",
+) -> dict:
+    """What a command line template's placeholders stand for in a model folder (its work folder is ``.``):
+    the checkpoint, ONNX, .bin folder and info file by the names ``python3 -m common <step>`` uses there."""
+    from common.layout import Layout
+
+    layout = Layout(Path("."), m)
+    results = layout.run(run or f"result_bs{bs}").outputs
+    return {
+        "weights": m.weights.file,
+        "onnx": m.onnx_name(bs),
+        "bs": bs,
+        "val": val,
+        "labels": labels,
+        "prep": f"./{layout.prep_dir.as_posix()}",
+        "info": f"./{layout.info.as_posix()}",
+        "width": m.width,
+        "height": m.height,
+        "results": f"./{results.as_posix()}/",
+        "json": json_name,
+    }
+
+
 def short_form(command: manifest.Command) -> list[str]:
     """The same command line under the step's short script name (``pth2onnx.py``, ``preprocess.py``, ...)."""
     return [command.step + ".py", *command.argv[1:]]
