@@ -173,9 +173,14 @@ def package_step(art: Artifacts) -> Path:
     from common import package
 
     cfg = art.cfg
-    result = cfg.run.file("result.json")
-    path = package.build(cfg.model, cfg.layout.package_dir, result if result.is_file() else None)
-    say(f"package: {path} (copy this folder anywhere; the guide's scripts run there)")
+    path, levels = package.build(cfg.model, cfg.layout)
+    say(
+        f"package: {path}: the ModelZoo submission folder (README.md from the runs in {cfg.layout.work}, "
+        "LICENSE, requirements.txt, modelzoo_level.txt, test/); copy it anywhere, the guide's command lines run "
+        "there: see its README.md"
+    )
+    for lv in levels:
+        say(f"  {lv.key}:{lv.value}  ({lv.reason})")
     return path
 
 
