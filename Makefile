@@ -89,7 +89,7 @@ help: ## this list
 	@echo "  all            weights onnx [om] preprocess info infer postprocess perf report"
 	@echo "  show           print a run's per-image top-5, result.json and perf table"
 	@echo "  compare        every finished run of MODEL (torch / onnx / om, any BS or host) in one table: compare.md"
-	@echo "  package        a travelling copy of models/\$$MODEL (manifest + common/ + LICENSE) in \$$WORK/package"
+	@echo "  package        the ModelZoo submission folder \$$WORK/package/\$$MODEL: scripts, README, LICENSE, levels, test/"
 	@echo "  clean          remove this model's work folder (WORK; refused unless it is one); weights stay cached"
 	@echo "  (MODEL=all runs a target for every guide model, each in work/<model> or \$$WORK/<model>)"
 	@echo

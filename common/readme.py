@@ -213,3 +213,16 @@ def write(path: Path, m: Manifest, runs: list[Run], found: list[Level], source: 
     text = src.read_text(encoding="utf-8") if src.is_file() else f"# {m.title}\n"
     atomic.write_text(path, refresh(text, generated(m, runs, found)))
     return Path(path)
+
+
+if __name__ == "__main__":  # python -m common.readme models: the committed READMEs' generated part (no run)
+    import sys
+
+    from common import level, manifest
+
+    if sys.argv[1:] != ["models"]:
+        print("usage: python -m common.readme models", file=sys.stderr)
+        sys.exit(2)
+    for name in manifest.guide_models():
+        m = manifest.load(name)
+        print(write(Path(m.model_dir) / "README.md", m, [], level.levels(m, [])))

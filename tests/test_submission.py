@@ -256,7 +256,8 @@ def test_committed_model_readme_is_its_generated_state(name):
     m = manifest.load(name)
     path = Path(m.model_dir) / "README.md"
     text = path.read_text()
-    assert text == readme.refresh(text, readme.generated(m, [], level.levels(m, [])))
+    want = readme.refresh(text, readme.generated(m, [], level.levels(m, [])))
+    assert text == want, f"{path} is stale: python -m common.readme models"
     head, tail = text.split(readme.BEGIN)[0], text.split(readme.END)[1]
     assert head.startswith(f"# {m.title.split(' (')[0]}") and "## Notes" in tail
 
