@@ -192,9 +192,19 @@ class Manifest:
     aliases: dict = field(default_factory=dict)  # guide script name -> step
     commands: tuple[Command, ...] = ()
 
-    def guide_command(self, step: str) -> Command | None:
-        """The guide's own command line for ``step`` (the first listed), or None."""
-        return next((c for c in self.commands if c.step == step), None)
+    def guide_command(self, step: str) -> Command:
+        """The guide's own command line for ``step`` (the first listed); without one, the short script's."""
+        found = next((c for c in self.commands if c.step == step), None)
+        if found is not None:
+            return found
+        pth2onnx = {"bs": ["{bs}", "{weights}"], "--pth": ["--pth", "{weights}", "--onnx", "{onnx}"]}
+        args = {
+            "pth2onnx": pth2onnx.get(self.pth2onnx_args[0], ["{weights}", "{onnx}"]),
+            "preprocess": ["{val}", "{prep}"],
+            "gen_dataset_info": ["bin", "{prep}", "{info}", "{width}", "{height}"],
+            "postprocess": ["{results}", "{labels}", "./", "{json}"],
+        }[step]
+        return Command(step, (f"{step}.py", *args), "the bundle's short name")
 
     @property
     def demo(self) -> bool:

@@ -78,26 +78,23 @@ def _steps(m: Manifest) -> list[str]:
         f"export MODEL={m.name} WORK=. WEIGHTS=./{m.weights.file}    # for the bundle's own steps (python3 -m common)",
     ]
     first = {step: m.guide_command(step) for step in ("pth2onnx", "preprocess", "gen_dataset_info", "postprocess")}
-    if first["pth2onnx"]:
-        out.append(_cmd(guide.fill(first["pth2onnx"].argv, v)))
+    out.append(_cmd(guide.fill(first["pth2onnx"].argv, v)))
     out += [
         f"BS={bs} python3 -m common om    # ONNX -> om/{m.om_name(bs)}.om: ATC with the flags of `make om`",
     ]
     for step in ("preprocess", "gen_dataset_info"):
-        if first[step]:
-            out.append(_cmd(guide.fill(first[step].argv, v)))
+        out.append(_cmd(guide.fill(first[step].argv, v)))
     out += [
         f"BS={bs} RUN=result_bs{bs} python3 -m common infer    # ais_bench where an NPU is, else ONNX Runtime",
         f"#   the same as: python3 -m ais_bench --model om/{m.om_name(bs)}.om --input {v['prep']} "
         f"--output ./result_bs{bs} --output_dirname outputs --outfmt TXT --batchsize {bs}",
     ]
-    if first["postprocess"]:
-        out.append(_cmd(guide.fill(first["postprocess"].argv, v)))
+    out.append(_cmd(guide.fill(first["postprocess"].argv, v)))
     out += ["```", ""]
-    shorts = [f"`{c.script}` = `{c.step}.py`" for c in first.values() if c and c.script != c.step + ".py"]
+    shorts = [f"`{c.script}` = `{c.step}.py`" for c in first.values() if c.script != c.step + ".py"]
     if shorts:
         out += ["The short names take the same arguments: " + ", ".join(shorts) + "."]
-    later = [c for c in m.commands if c is not first.get(c.step)]
+    later = [c for c in m.commands if c is not first[c.step]]
     if later:
         out += ["", "Also accepted, as later upstream READMEs and scripts write them:", "", "```bash"]
         out += [f"{_cmd(guide.fill(c.argv, v))}    # {c.source}" for c in later]
