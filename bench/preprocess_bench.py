@@ -74,7 +74,7 @@ def run(quick: bool = False) -> dict:
                 if side == "baseline":
                     n = baseline_preprocess.run(imgs, dst, pre)
                 else:
-                    n = bundle.run(folder, dst, pre, progress=False)
+                    n = bundle.run(folder, dst, pre, progress=False).written
                 times[side].append(time.perf_counter() - t0)
                 assert n == len(imgs), f"{side} wrote {n} of {len(imgs)} images"
         same, count, why = _identical(base_dir, bund_dir)

@@ -153,13 +153,21 @@ class Artifacts:
         return self._dataset
 
     def inputs(self) -> list[Path]:
-        """The .bin files the info file lists, in its order (the ``info`` step must have run)."""
+        """The .bin files the info file lists, in its order (the ``info`` step must have run); with
+        SHARD, those of this shard of DATASET's images."""
         from common import dataset_info
 
         info = self.cfg.layout.info
         if not info.is_file():
             raise BundleError(f"{info}: no dataset info file yet (run `make info` first)")
-        return dataset_info.read_info(info)
+        inputs = dataset_info.read_info(info)
+        if self.cfg.shard is None:
+            return inputs
+        from common.images import list_images
+
+        val, _ = self.dataset()
+        mine = {p.stem for p in self.cfg.shard.slice(list_images(val))}
+        return [p for p in inputs if p.stem in mine]
 
     # ------------------------------------------------------------------------------------- runner
     def runner(self) -> Runner:

@@ -56,6 +56,10 @@ def write_json(path: Path | str, obj, **kwargs) -> None:
 def atomic_dir(path: Path | str) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success it replaces ``path`` whole."""
     path = Path(path)
+    if path.is_symlink():
+        from common.errors import BundleError
+
+        raise BundleError(f"{path} is a symbolic link: remove it (the folder is rebuilt there, not through a link)")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:

@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from common import atomic, console, records
+from common import atomic, console, lock, records
 from common.artifacts import Artifacts
 from common.config import Config
 from common.console import say
@@ -45,13 +45,16 @@ def preprocess_step(art: Artifacts) -> Path:
     val, _ = art.dataset()
     prep, mark = cfg.layout.prep_dir, cfg.layout.prep_record
     stamp = {"dataset": str(val.resolve()), **records.jsonable(cfg.model.preprocess)}
-    if mark.is_file() and records.read(mark) != stamp:
+    rec = records.read(mark)
+    if rec is not None and {k: v for k, v in rec.items() if k != "images"} != stamp:
         say(f"preprocess: {prep} holds another dataset or preprocessing; starting over")
         shutil.rmtree(prep)
-    prep.mkdir(parents=True, exist_ok=True)
-    atomic.write_json(mark, stamp)
-    n = preprocess.run(val, prep, cfg.model.preprocess, progress=enabled())
-    say(f"preprocess: {n} new .bin files in {prep}")
+        rec = None
+    if rec is None:
+        prep.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(mark, stamp)
+    outcome = preprocess.run(val, prep, cfg.model.preprocess, progress=enabled(), record=mark, shard=cfg.shard)
+    say(f"preprocess: {prep}: {outcome}" + (f" (shard {cfg.shard})" if cfg.shard else ""))
     return prep
 
 
@@ -66,30 +69,60 @@ def info_step(art: Artifacts) -> Path:
 
 # ---------------------------------------------------------------- infer
 def infer_step(art: Artifacts) -> dict:
+    from common import outputs
+    from common.preprocess import fingerprint
     from common.weights import cached_md5
 
     cfg = art.cfg
     inputs = art.inputs()
     run = cfg.run
-    stamp = {
-        "model": cached_md5(art.model_file()),
-        "inputs": cached_md5(cfg.layout.info),
-        "bs": cfg.bs,
-        "outfmt": cfg.settings.outfmt,
-    }
+    setup = {"model": cached_md5(art.model_file()), "bs": cfg.bs, "outfmt": cfg.settings.outfmt}
+    stamps = {outputs.stem(p): fingerprint(p) for p in inputs}
     mark = run.file("infer.json")
     with art.runner() as runner:
-        if records.read(mark) not in (None, stamp) and run.outputs.exists():
-            say("infer: model, inputs or format changed since the last run; starting over")
+        runner.prepare()  # the model loads (and the settings were valid) before anything is deleted
+        rec = records.read(mark)
+        old = {k: rec.get(k) for k in setup} if rec else None
+        if old not in (None, setup) and run.outputs.exists():
+            say("infer: model, batch size or format changed since the last run; starting over")
             shutil.rmtree(run.outputs)
+        elif run.outputs.exists():
+            known = rec.get("inputs") if rec and isinstance(rec.get("inputs"), dict) else {}
+            redone, removed = _reconcile(run.outputs, stamps, known)
+            if redone or removed:
+                say(f"infer: {redone} output(s) redone (input changed), {removed} removed (input gone)")
         run.dir.mkdir(parents=True, exist_ok=True)
-        atomic.write_json(mark, stamp)
+        records.write(mark, {**setup, "inputs": stamps})
         summary = runner.infer(inputs, run.outputs)
     say(
         f"infer: {summary.get('samples', len(inputs))} samples -> {run.outputs} "
         f"({summary['throughput']:.1f} samples/s by {summary.get('timing_source', cfg.backend)})"
     )
     return summary
+
+
+def _reconcile(out_dir: Path, stamps: dict[str, list[int]], known: dict) -> tuple[int, int]:
+    """Delete the outputs of inputs that changed (fingerprint differs from the one they were made
+    from; without one, output older than input), are gone from the info file, or are unreadable."""
+    from common import outputs
+
+    redone = removed = 0
+    for stem, files in outputs.files_by_stem(out_dir).items():
+        if stem not in stamps:
+            removed += 1
+        elif known.get(stem) == stamps[stem] and all(outputs.valid(f) for f in files):
+            continue
+        elif (
+            stem not in known
+            and all(outputs.valid(f) for f in files)
+            and (min(f.stat().st_mtime_ns for f in files) >= stamps[stem][1])
+        ):
+            continue
+        else:
+            redone += 1
+        for f in files:
+            atomic.remove(f)
+    return redone, removed
 
 
 # ---------------------------------------------------------------- postprocess
@@ -108,6 +141,9 @@ def postprocess_step(art: Artifacts) -> Path:
     ]
     atomic.write_text(cfg.run.file("predictions.txt"), "\n".join(lines) + "\n")
     atomic.write_json(cfg.run.file("predictions.json"), acc.predictions)
+    records.write(cfg.run.file("scoring.json"), {"images": acc.images, "nan": acc.nan, "ignored": acc.ignored})
+    for note in acc.notes():
+        print(f"warning: postprocess: {note}", file=sys.stderr, flush=True)
     say(f"postprocess: {path}: " + path.read_text())
     return path
 
@@ -149,6 +185,9 @@ def compare_step(art: Artifacts) -> Path:
 
 
 def all_step(art: Artifacts) -> None:
+    _, labels = art.dataset()
+    if not labels.is_file():  # found now, not after an hour of preprocessing and inference
+        raise BundleError(f"LABELS={labels}: no such label file (val_label.txt; `make labels` writes it)")
     weights_step(art)
     onnx_step(art)
     if art.cfg.backend in ("om", "benchmark"):
@@ -159,6 +198,17 @@ def all_step(art: Artifacts) -> None:
     postprocess_step(art)
     perf_step(art)
     report_step(art)
+
+
+def merge_step(art: Artifacts) -> dict:
+    """Join the outputs of the runs RUNS names (shards) into this run folder."""
+    from common import merge
+
+    cfg = art.cfg
+    runs = merge.sources(cfg.settings.runs, cfg.run)
+    data = merge.merge(runs, cfg.run)
+    say(f"merge: {len(runs)} runs, {data['samples']} samples -> {cfg.run.outputs} (now run `make postprocess`)")
+    return data
 
 
 def show_step(art: Artifacts) -> None:
@@ -280,6 +330,7 @@ STEPS = {
     "package": package_step,
     "compare": compare_step,
     "clean": clean_step,
+    "merge": merge_step,
 }
 GLOBAL_STEPS = {"models": models_step, "verify": verify_step, "sample": sample_step, "labels": labels_step}
 
@@ -313,12 +364,14 @@ def main(argv: list[str] | None = None) -> int:
         if argv[0] in GLOBAL_STEPS:
             GLOBAL_STEPS[argv[0]]()
             return 0
-        cfgs = configs()
-        for cfg in cfgs:
+        for cfg in configs():
             console.set_model(cfg.model.name)
-            if argv[0] not in ("show", "clean"):
-                cfg.layout.claim()
-            STEPS[argv[0]](Artifacts(cfg))
+            if argv[0] in ("show", "clean"):
+                STEPS[argv[0]](Artifacts(cfg))
+                continue
+            cfg.layout.claim()
+            with lock.hold(cfg.layout.lock, f"make {argv[0]} MODEL={cfg.model.name}"):
+                STEPS[argv[0]](Artifacts(cfg))
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -3,15 +3,27 @@ throughput per batch size, and line-by-line top-1 agreement with a reference run
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from common import atomic, records
+from common.errors import BundleError
 from common.layout import Layout, RunLayout
 
 
 def _read(run: RunLayout) -> dict:
-    """Each file of a run folder that the table needs, read once ({} where one is missing)."""
-    return {name: records.read(run.file(f"{name}.json")) or {} for name in ("result", "run", "predictions", "perf")}
+    """Each file of a run folder that the table needs, read once ({} where one is missing or unreadable)."""
+    from common.postprocess import read_result
+
+    data = {name: records.read(run.file(f"{name}.json")) or {} for name in ("run", "predictions", "perf")}
+    try:
+        data["result"] = read_result(run.file("result.json")) or {}
+    except BundleError as exc:
+        print(f"warning: compare: {exc}", file=sys.stderr)
+        data["result"] = {}
+    if not isinstance(data["perf"].get("rows"), list):
+        data["perf"] = {}
+    return data
 
 
 def table(layout: Layout) -> str:
@@ -26,7 +38,7 @@ def table(layout: Layout) -> str:
     head += [f"bs{b} samples/s" for b in sizes]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for run, d in data.items():
-        result = {v["key"]: v["value"] for v in d["result"].get("value", [])}
+        result = d["result"]
         common = [s for s in d["predictions"] if s in ref]
         same = sum(d["predictions"][s][0] == ref[s][0] for s in common)
         cells = [

@@ -45,13 +45,27 @@ def write_info(mode: str, folder: str, out: Path, width: int | None = None, heig
     return len(lines)
 
 
-def _rows(path: Path, what: str):
-    """(line number, fields, line) of each non-blank line; an unreadable file is one clear error."""
+def read_text(path: Path, what: str) -> str:
+    """A text file as the guides' users write it: UTF-8 (a BOM is dropped) or UTF-16 with its BOM;
+    anything else is one clear error naming the file."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise BundleError(f"{path}: cannot read the {what} ({exc.strerror})") from None
-    for n, line in enumerate(text.splitlines(), 1):
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise BundleError(f"{path}:{line}: the {what} is not UTF-8 text (byte {data[exc.start]:#04x})") from None
+
+
+def _rows(path: Path, what: str):
+    """(line number, fields, line) of each non-blank line; an unreadable file is one clear error."""
+    for n, line in enumerate(read_text(path, what).splitlines(), 1):
         if line.strip():
             yield n, line.split(), line.strip()
 
@@ -70,12 +84,25 @@ def read_info(path: Path) -> list[Path]:
 
 
 def read_labels(path: Path) -> dict[str, int]:
-    """``val_label.txt`` (``ILSVRC2012_val_00000001.JPEG 65``) as {image stem: 0-based label}."""
+    """``val_label.txt`` (``ILSVRC2012_val_00000001.JPEG 65``) as {image stem: 0-based label}.
+
+    A name may hold spaces (the label is the last field). A name listed twice, or two names with the
+    same stem (``a.jpg`` and ``a.png``: their outputs could not be told apart), is an error naming both
+    lines."""
     labels: dict[str, int] = {}
-    for n, parts, line in _rows(path, "label file"):
-        if len(parts) != 2 or not parts[1].lstrip("-").isdigit() or int(parts[1]) < 0:
+    where: dict[str, tuple[int, str]] = {}
+    for n, _, line in _rows(path, "label file"):
+        parts = line.rsplit(None, 1)
+        if len(parts) != 2 or not parts[1].isdigit():
             raise BundleError(f"{path}:{n}: expected '<image name> <label 0-999>', got {line!r}")
-        labels[os.path.splitext(parts[0])[0]] = int(parts[1])
+        name, label = parts[0], int(parts[1])
+        stem = os.path.splitext(name)[0]
+        if stem in where:
+            first, other = where[stem]
+            what = "lists the same image twice" if other == name else f"names {other} and {name}, which share a stem"
+            raise BundleError(f"{path}:{first} and line {n} {what}: keep one label per image")
+        where[stem] = (n, name)
+        labels[stem] = label
     if not labels:
         raise BundleError(f"{path}: the label file is empty")
     return labels

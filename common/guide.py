@@ -81,8 +81,10 @@ def _preprocess(m: manifest.Manifest, argv: list[str], prog: str = "preprocess.p
     dst = a.dst or (paths[-1] if paths else None)
     if not src or not dst:
         p.error(f"expected: {prog} [model] <src_dir> <dst_dir>  (or -s <src_dir> -d <dst_dir>)")
-    n = preprocess.run(Path(src), Path(dst), m.preprocess)
-    print(f"{dst}: {n} new .bin files ({m.preprocess.crop}x{m.preprocess.crop}, {m.preprocess.channel_order})")
+    from common.layout import record_of
+
+    outcome = preprocess.run(Path(src), Path(dst), m.preprocess, record=record_of(Path(dst)))
+    print(f"{dst}: {outcome} ({m.preprocess.crop}x{m.preprocess.crop}, {m.preprocess.channel_order})")
 
 
 def _gen_dataset_info(m: manifest.Manifest, argv: list[str], prog: str = "gen_dataset_info.py") -> None:

@@ -1,8 +1,15 @@
-"""Finding image files in a dataset folder, in a stable (natural) order."""
+"""Finding image files in a dataset folder, in a stable (natural) order, and saying what else is there.
+
+Hidden files (``.DS_Store``, macOS ``._name.jpg`` copies) are ignored from the start; a broken
+symbolic link, a name that is not valid UTF-8 or a folder of class sub-folders (the ImageNet train
+layout) is a one-line error naming it. Python 3.7+, standard library only.
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from pathlib import Path
 
 from common.errors import BundleError
@@ -15,19 +22,56 @@ def natural_key(name: str) -> list:
     return [int(tok) if tok.isdigit() else tok for tok in re.split(r"(\d+)", name)]
 
 
+def _note(msg: str) -> None:
+    print(f"note: {msg}", file=sys.stderr, flush=True)
+
+
+def _utf8(folder: Path, name: str) -> None:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+        raise BundleError(f"{folder}: the file name {raw!r} is not valid UTF-8: rename it") from None
+
+
 def list_files(folder: Path, suffixes: set[str]) -> list[Path]:
-    """Files in ``folder`` (not recursive) whose suffix is in ``suffixes``, naturally sorted."""
+    """Files in ``folder`` (not recursive, hidden ones skipped) whose suffix is in ``suffixes``,
+    naturally sorted; a broken link among them is an error."""
     folder = Path(folder)
+    if folder.is_file():
+        raise BundleError(f"{folder}: is a file, not a folder")
     if not folder.is_dir():
         raise BundleError(f"{folder}: no such folder")
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes]
+    files = []
+    for entry in os.scandir(folder):
+        if entry.name.startswith(".") or Path(entry.name).suffix.lower() not in suffixes:
+            continue
+        _utf8(folder, entry.name)
+        path = Path(entry.path)
+        if entry.is_symlink() and not path.exists():
+            raise BundleError(f"{path}: a broken symbolic link (to {os.readlink(path)})")
+        if path.is_file():
+            files.append(path)
     return sorted(files, key=lambda p: natural_key(p.name))
 
 
 def list_images(folder: Path) -> list[Path]:
+    """The images of a dataset folder; says what else it found (sub-folders, hidden or other files)."""
+    folder = Path(folder)
     images = list_files(folder, IMAGE_SUFFIXES)
+    subdirs = sorted(e.name for e in os.scandir(folder) if e.is_dir() and not e.name.startswith("."))
     if not images:
+        if subdirs:
+            raise BundleError(
+                f"{folder}: no images, but {len(subdirs)} sub-folders ({', '.join(subdirs[:3])}, ...): this looks "
+                "like the ImageNet train layout (one folder per class); point DATASET at the flat val folder"
+            )
         raise BundleError(f"{folder}: no images (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+    if subdirs:
+        _note(f"{folder}: {len(subdirs)} sub-folder(s) ignored ({', '.join(subdirs[:3])}); only its images are used")
+    hidden = [e.name for e in os.scandir(folder) if e.name.startswith(".") and e.is_file()]
+    if hidden:
+        _note(f"{folder}: {len(hidden)} hidden file(s) ignored ({', '.join(sorted(hidden)[:3])})")
     seen: dict[str, Path] = {}
     for p in images:
         if p.stem in seen:

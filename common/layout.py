@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,11 @@ class RunLayout:
 def summary_of(out_dir: Path) -> Path:
     """ais_bench's summary file for an output folder: a sibling named ``<folder>_summary.json``."""
     return Path(out_dir).parent / f"{Path(out_dir).name}_summary.json"
+
+
+def record_of(prep_dir: Path) -> Path:
+    """The preprocessing record of a folder of .bin files (dataset, settings, each image's fingerprint)."""
+    return Path(prep_dir) / ".source.json"
 
 
 def parity_of(onnx_path: Path) -> Path:
@@ -88,7 +94,7 @@ class Layout:
 
     @property
     def prep_record(self) -> Path:
-        return self.prep_dir / ".source.json"
+        return record_of(self.prep_dir)
 
     @property
     def info(self) -> Path:
@@ -113,20 +119,27 @@ class Layout:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
+    @property
+    def lock(self) -> Path:
+        return self.work / ".lock"
+
     def claim(self) -> None:
-        """Create the work folder for this model (or check it is this model's); fails in one line when
-        it cannot be written, before any work is done."""
+        """Create the work folder for this model (or check it is this model's and writable); fails in
+        one line before any work is done."""
         owner = self.owner()
         if owner not in (None, self.model.name):
             raise BundleError(
                 f"WORK={self.work} is the work folder of {owner}, not of {self.model.name}: set another WORK"
             )
-        if owner is None:
-            try:
-                self.work.mkdir(parents=True, exist_ok=True)
+        try:
+            self.work.mkdir(parents=True, exist_ok=True)
+            probe = self.work / f".write-test.{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+            if owner is None:
                 self.marker.write_text(json.dumps({"model": self.model.name}) + "\n", encoding="utf-8")
-            except OSError as exc:
-                raise BundleError(f"WORK={self.work}: cannot write there ({exc.strerror})") from None
+        except OSError as exc:
+            raise BundleError(f"WORK={self.work}: cannot write there ({exc.strerror})") from None
 
     def check_owned(self) -> None:
         """Refuse (one line) unless this folder is marked as this model's work folder."""

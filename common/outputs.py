@@ -64,6 +64,41 @@ def scan(folder: Path) -> dict[str, Path]:
     return {stem: p for stem, (_, p) in found.items()}
 
 
+def files_by_stem(folder: Path) -> dict[str, list[Path]]:
+    """Every output file of each sample (all indices k), for deleting a sample's outputs together."""
+    found: dict[str, list[Path]] = {}
+    for entry in os.scandir(folder) if Path(folder).is_dir() else []:
+        m = _NAME.match(entry.name)
+        if m and entry.is_file() and not entry.name.startswith("."):
+            found.setdefault(m["stem"], []).append(Path(entry.path))
+    return found
+
+
+_TXT_CHARS = b"0123456789.-+eEnaifINAF \t\r\n"
+
+
+def valid(path: Path) -> bool:
+    """Cheap structural check of an output file (no float parsing): TXT holds only numbers,
+    BIN a whole number of fp16/fp32 values, NPY a readable header. Unreadable ones are redone."""
+    try:
+        ext = path.suffix.lower()
+        if ext == ".txt":
+            data = path.read_bytes()
+            return bool(data.strip()) and not data.translate(None, _TXT_CHARS)
+        if ext == ".bin":
+            size = path.stat().st_size
+            return size > 0 and size % 2 == 0
+        with path.open("rb") as f:
+            fmt = np.lib.format
+            major, _ = fmt.read_magic(f)
+            read_header = fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0
+            shape, _, dtype = read_header(f)
+            body = int(np.prod(shape)) * dtype.itemsize
+            return body > 0 and f.tell() + body == path.stat().st_size
+    except (OSError, ValueError):
+        return False
+
+
 def read(path: Path) -> np.ndarray:
     """One sample's output vector (float32)."""
     try:

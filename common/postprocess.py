@@ -9,12 +9,12 @@ are both read, a missing label or output names the images, and every output must
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from common import atomic, outputs
+from common import atomic, outputs, ranking
 from common.dataset_info import read_labels
 from common.errors import BundleError
 
@@ -28,6 +28,18 @@ class Accuracy:
     topk: list[float]  # cumulative top-1..5, fractions
     predictions: dict[str, list[int]]  # stem -> top-5 labels (model class - label_offset; -1 = background)
     labels: dict[str, int]  # stem -> label (0-based, as in val_label.txt)
+    nan: list[str] = field(default_factory=list)  # outputs holding NaN (scored as the guides would)
+    ignored: list[str] = field(default_factory=list)  # outputs of images not in the info file
+
+    def notes(self) -> list[str]:
+        """What a reader of result.json should know that its format cannot say."""
+        out = []
+        if self.nan:
+            out.append(f"{len(self.nan)} of {self.images} outputs hold NaN ({_names(self.nan)}): check the model")
+        if self.ignored:
+            gone = _names(self.ignored)
+            out.append(f"{len(self.ignored)} outputs of images no longer in the dataset ignored ({gone})")
+        return out
 
     def result_json(self) -> dict:
         """The guides' result.json: ``str(round(acc * 100, 2)) + '%'`` (89.5%, not 89.50%)."""
@@ -47,22 +59,29 @@ def _names(stems: list[str], limit: int = 5) -> str:
 
 
 def evaluate(result_dir: Path, label_file: Path, label_offset: int = 0, expect: list[str] | None = None) -> Accuracy:
-    """Score every output in ``result_dir`` against ``label_file``; model class = label + ``label_offset``.
+    """Score the outputs in ``result_dir`` against ``label_file``; model class = label + ``label_offset``.
 
     ``expect`` (image stems that should have an output, e.g. from the info file) turns a missing
-    output into an error; without it, labels with no output are only counted on stderr.
+    output into an error and leaves other outputs unscored. Classes are ranked exactly as the guides'
+    scripts rank them (``common.ranking``: numpy 1.x's ``np.argsort(-prediction)`` on float32 values),
+    so exact ties (common in fp16 NPU outputs) fall in the same order on any CPU; rows holding NaN are
+    scored the same way and counted.
     """
     files = outputs.scan(result_dir)
     if not files:
         raise BundleError(f"{result_dir}: no output files (<name>_0.txt/.bin/.npy); did inference run?")
     labels = read_labels(label_file)
-    unlabelled = [s for s in files if s not in labels]
-    if unlabelled:
-        raise BundleError(f"{label_file}: no label for {len(unlabelled)} output(s): {_names(unlabelled)}")
+    ignored: list[str] = []
     if expect is not None:
         missing = [s for s in expect if s not in files]
         if missing:
             raise BundleError(f"{result_dir}: no output for {len(missing)} image(s): {_names(missing)}")
+        wanted = set(expect)
+        ignored = [s for s in files if s not in wanted]
+        files = {s: p for s, p in files.items() if s in wanted}
+    unlabelled = [s for s in files if s not in labels]
+    if unlabelled:
+        raise BundleError(f"{label_file}: no label for {len(unlabelled)} output(s): {_names(unlabelled)}")
     stems = sorted(files)
     first = outputs.read(files[stems[0]])
     logits = np.empty((len(stems), first.size), dtype=np.float32)
@@ -77,13 +96,25 @@ def evaluate(result_dir: Path, label_file: Path, label_offset: int = 0, expect: 
         bad = [s for s, t in zip(stems, truth) if t >= classes]
         raise BundleError(f"{label_file}: label out of range for a {classes}-class output: {_names(bad)}")
     k = min(TOPK, classes)
-    top = np.argpartition(-logits, k - 1, axis=1)[:, :k]
-    order = np.take_along_axis(logits, top, 1).argsort(axis=1, kind="stable")[:, ::-1]
-    top = np.take_along_axis(top, order, 1)
+    top = ranking.top_k(logits, k)  # the guides' np.argsort(-prediction), ties and NaN included
     hits = top == truth[:, None]
     topk = [float(hits[:, : j + 1].any(axis=1).mean()) for j in range(k)]
     preds = {s: (top[i] - label_offset).tolist() for i, s in enumerate(stems)}
-    return Accuracy(len(stems), classes, topk, preds, {s: labels[s] for s in stems})
+    nan = [stems[i] for i in np.flatnonzero(np.isnan(logits).any(axis=1))]
+    return Accuracy(len(stems), classes, topk, preds, {s: labels[s] for s in stems}, nan, sorted(ignored))
+
+
+def read_result(path: Path) -> dict[str, str] | None:
+    """{key: value} of a result.json in the guides' format; None when missing; BundleError naming the
+    file when it is not that format."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {str(v["key"]): str(v["value"]) for v in data["value"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        raise BundleError(f"{path}: not a result.json in the guides' format (re-run make postprocess)") from None
 
 
 def write_result(acc: Accuracy, out_dir: Path, name: str = "result.json") -> Path:

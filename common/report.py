@@ -27,9 +27,7 @@ def versions() -> dict[str, str]:
 
 
 def _accuracy_rows(cfg: Config, result: dict | None) -> list[str]:
-    got = {}
-    if result:
-        got = {v["key"]: v["value"] for v in result["value"]}
+    got = result or {}
     rows = ["| | top-1 | top-5 | source |", "|---|---|---|---|"]
     rows.append(
         f"| this run ({cfg.backend}, bs{cfg.bs}) | {got.get('Top1 accuracy', '—')} | "
@@ -65,7 +63,9 @@ def write(art: Artifacts) -> Path:
 
     cfg = art.cfg
     m, layout, run = cfg.model, cfg.layout, cfg.run
-    result = records.read(run.file("result.json"))
+    from common.postprocess import read_result
+
+    result = read_result(run.file("result.json"))
     summary = records.read(run.summary) or {}
     parity = records.read(layout.parity(cfg.bs))
     try:
@@ -98,6 +98,7 @@ def write(art: Artifacts) -> Path:
         **_om_record(cfg),
     }
     records.write(run.file("run.json"), info)
+    scoring = records.read(run.file("scoring.json")) or {}
     lines = [
         f"# {m.title}: {cfg.backend} backend, batch size {cfg.bs}",
         "",
@@ -109,6 +110,9 @@ def write(art: Artifacts) -> Path:
         *_accuracy_rows(cfg, result),
         "",
     ]
+    if scoring.get("nan"):
+        nan = scoring["nan"]
+        lines += [f"**{len(nan)} outputs hold NaN** (scored as the guides' script would): {', '.join(nan[:10])}", ""]
     if parity:
         lines += [
             "## ONNX parity with PyTorch",

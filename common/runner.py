@@ -58,7 +58,8 @@ def _prefetch(batches: list[list[Path]], shape: tuple[int, ...], depth: int = 2)
 
 def todo(inputs: list[Path], out_dir: Path) -> list[Path]:
     """The inputs that have no output in ``out_dir`` yet (resume)."""
-    done = set(outputs.scan(out_dir)) if Path(out_dir).is_dir() else set()
+    found = outputs.scan(out_dir) if Path(out_dir).is_dir() else {}
+    done = {stem for stem, path in found.items() if outputs.valid(path)}
     return [p for p in inputs if outputs.stem(p) not in done]
 
 
@@ -148,6 +149,9 @@ class SessionRunner(Runner):
         if bs not in self._sessions:
             self._sessions[bs] = self.open_session(bs)
         return self._sessions[bs]
+
+    def prepare(self) -> None:
+        self.session(self.bs)
 
     def infer(self, inputs: list[Path], out_dir: Path) -> dict:
         s = self.session(self.bs)

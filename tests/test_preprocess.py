@@ -25,7 +25,7 @@ def test_bins_match_reference_hashes(model, photos, tmp_path):
     for name in HASHES[model]:
         shutil.copy(photos / name, src / name)
     m = manifest.load(model)
-    written = preprocess.run(src, tmp_path / "out", m.preprocess, workers=2, progress=False)
+    written = preprocess.run(src, tmp_path / "out", m.preprocess, workers=2, progress=False).written
     assert written == len(HASHES[model])
     for name, digest in HASHES[model].items():
         data = (tmp_path / "out" / f"{Path(name).stem}.bin").read_bytes()
@@ -104,10 +104,10 @@ def test_rerun_skips_finished_and_redoes_truncated(photos, tmp_path):
     for name in ("chelsea.png", "coffee.png", "camera.png"):
         shutil.copy(photos / name, src / name)
     pre = manifest.load("sk-resnet50").preprocess
-    assert preprocess.run(src, tmp_path / "out", pre, progress=False) == 3
-    assert preprocess.run(src, tmp_path / "out", pre, progress=False) == 0
+    assert preprocess.run(src, tmp_path / "out", pre, progress=False).written == 3
+    assert preprocess.run(src, tmp_path / "out", pre, progress=False).written == 0
     (tmp_path / "out" / "coffee.bin").write_bytes(b"\0" * 100)  # an interrupted write from an old tool
-    assert preprocess.run(src, tmp_path / "out", pre, progress=False) == 1
+    assert preprocess.run(src, tmp_path / "out", pre, progress=False).written == 1
 
 
 def test_parallel_equals_serial(photos, tmp_path):

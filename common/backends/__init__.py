@@ -62,6 +62,10 @@ class Runner:
         """One ``common.perf.PerfRow``: pure-inference throughput at batch size ``bs``."""
         raise NotImplementedError
 
+    def prepare(self) -> None:
+        """Check now that inference can start (the model loads, the tool is there), so that a step
+        fails before it deletes anything."""
+
     def describe(self) -> str:
         return self.name
 

@@ -240,6 +240,13 @@ class AisBenchRunner(Runner):
             info["infiles"] = [origin.get(p, p) for p in info["infiles"]]
         return data
 
+    def prepare(self) -> None:
+        om = self.om_for(self.bs)
+        if not om.is_file():
+            raise BundleError(f"{om}: no OM model (run `make om` first)")
+        if not api_available():
+            cli_python(self.python)
+
     def infer(self, inputs: list[Path], out_dir: Path) -> dict:
         om, out_dir = self.om_for(self.bs), Path(out_dir)
         if not om.is_file():

