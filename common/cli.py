@@ -112,8 +112,10 @@ def _reconcile(out_dir: Path, stamps: dict[str, list[int]], known: dict) -> tupl
             removed += 1
         elif known.get(stem) == stamps[stem] and all(outputs.valid(f) for f in files):
             continue
-        elif stem not in known and all(outputs.valid(f) for f in files) and (
-            min(f.stat().st_mtime_ns for f in files) >= stamps[stem][1]
+        elif (
+            stem not in known
+            and all(outputs.valid(f) for f in files)
+            and (min(f.stat().st_mtime_ns for f in files) >= stamps[stem][1])
         ):
             continue
         else:
@@ -125,11 +127,13 @@ def _reconcile(out_dir: Path, stamps: dict[str, list[int]], known: dict) -> tupl
 
 # ---------------------------------------------------------------- postprocess
 def postprocess_step(art: Artifacts) -> Path:
-    from common import dataset_info, postprocess, sample
+    from common import dataset_info, outputs, postprocess, sample
 
     cfg = art.cfg
     _, labels = art.dataset()
-    expect = [p.stem for p in dataset_info.read_info(cfg.layout.info)] if cfg.layout.info.is_file() else None
+    info = cfg.layout.info
+    expect = [outputs.stem(p) for p in dataset_info.read_info(info)] if info.is_file() else None
+    outputs.expect_width(cfg.run.outputs, cfg.model.classes)  # BIN as written: float32, or float16 by ais_bench
     acc = postprocess.evaluate(cfg.run.outputs, labels, cfg.model.label_offset, expect=expect)
     path = postprocess.write_result(acc, cfg.run.dir)
     lines = [
