@@ -204,9 +204,10 @@ class Artifacts:
                 s.outfmt,
                 progress,
                 loop=s.perf_loop,
-                dynamic=bool(s.dynamic_batch),
+                dynamic=tuple(s.dynamic_batch),  # the OM's gears: BS is checked against them
                 python=s.ais_bench_python,
                 args=args,
+                log_dir=self.cfg.run.dir,  # the CLI's console: <run>/ais_bench_device<N>.log
             )
         from common.backends.benchmark import BenchmarkRunner
 
