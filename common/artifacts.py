@@ -116,9 +116,15 @@ class Artifacts:
         soc = s.soc or None
         onnx_path = layout.onnx(bs)
         dyn = s.dynamic_batch or None
-        if not atc.up_to_date(layout, onnx_path, gear, soc):
+        flags = atc.extra_flags(m, bs, dyn, s.atc_extra, s.atc_profile)
+        if not atc.up_to_date(layout, onnx_path, gear, soc, flags):
             onnx_path = self.onnx(bs)
-        om = atc.convert(m, layout, onnx_path, bs, soc=soc, log=s.log, dynamic_batch=dyn, extra=s.atc_extra)
+            if s.atc_profile == "guide":
+                added = atc.profile_flags(m, bs, "guide", bool(dyn))
+                say(f"om: ATC_PROFILE=guide: {' '.join(added) or 'the guide adds no flag at this batch size'}")
+        om = atc.convert(
+            m, layout, onnx_path, bs, soc=soc, log=s.log, dynamic_batch=dyn, extra=s.atc_extra, profile=s.atc_profile
+        )
         say(f"om: {om}")
         self._om[target] = om
         return om
