@@ -433,6 +433,15 @@ class InferenceSession:
         _error("Execute Infer failed ret:-1")
         raise RuntimeError(_get_error(APP_ERR_ACL_FAILURE))
 
+    def _copy_back_ok(self) -> None:
+        """Both: the outputs are copied from device memory after the execution; a context destroyed in
+        the meantime (another thread's teardown) makes that copy fail."""
+        if _context_alive(self._device, self._ctx_index, self._ctx_token):
+            return
+        _error(f"MemoryHelper::MxbsMemcpy D2H failed device:{self._device} ret:107002")
+        _error("Get OutTensors failed ret:-1")
+        raise RuntimeError(_get_error(APP_ERR_ACL_FAILURE))
+
     # -- summary
     def sumary(self) -> sumary:
         self._set_context()
@@ -575,6 +584,7 @@ class InferenceSession:
                 _c_print(f"\rloop inference exec: ({i + 1}/{loop})")
         if loop > 1:
             _c_print("\n")
+        self._copy_back_ok()
         names = {n: k for k, n in enumerate(m.output_names)}
         result = []
         for name in output_names:
