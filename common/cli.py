@@ -75,6 +75,7 @@ def infer_step(art: Artifacts) -> dict:
 
     cfg = art.cfg
     inputs = art.inputs()
+    outputs.check_unique(inputs)  # x.a.bin and x.b.bin would both be x_0.*, on every backend
     run = cfg.run
     setup = {"model": cached_md5(art.model_file()), "bs": cfg.bs, "outfmt": cfg.settings.outfmt}
     stamps = {outputs.stem(p): fingerprint(p) for p in inputs}

@@ -738,3 +738,14 @@ def test_report_reads_a_summary_the_cli_wrote():
     assert "1000 x bs / mean NPU compute time" in report.infer_method(tool)
     ours = {"args": {"backend": "ais_bench API (msit)"}, "timing_source": "ais_bench"}
     assert report.ran(ours) == "ais_bench API (msit)" and "summed compute time" in report.infer_method(ours)
+
+
+def test_benchmark_outputs_follow_the_key_rule(fakes, tiny, tiny_om, tmp_path):
+    """The legacy tool names outputs by its own rule; the bundle keeps every backend's: x.v2.bin -> x_1.txt."""
+    m, _, inputs, _ = tiny
+    dotted = tmp_path / "in" / "photo.v2.bin"
+    dotted.parent.mkdir()
+    shutil.copyfile(inputs[0], dotted)
+    out = tmp_path / "results" / "bs4"
+    BenchmarkRunner(lambda _bs: tiny_om, 4, m.input_shape).infer([dotted, *inputs[1:4]], out)
+    assert "photo" in outputs.scan(out) and (out / "photo_1.txt").is_file()

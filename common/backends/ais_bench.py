@@ -554,6 +554,8 @@ class AisBenchRunner(Runner):
         self._check_gear(self.bs)
         if not api_available():
             cli_python(self.python)
+            if self.log_dir is not None and not _SAFE_PATH.match(os.path.abspath(str(self.log_dir))):
+                safe_path(tempfile.gettempdir(), "TMPDIR")  # where the CLI's files will go: checked now
 
     def infer(self, inputs: list[Path], out_dir: Path) -> dict:
         om, out_dir = self.om_for(self.bs), Path(out_dir)
