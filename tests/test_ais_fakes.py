@@ -616,5 +616,6 @@ def test_cli_device_list(lineage, oms, tmp_path):
 
 
 def test_cli_device_list_failure_exits_1(oms, tmp_path):
-    proc = cli("tools2023", "--model", str(oms["static"]), "--device", "0,1", "--loop", "1", FAKE_NPU_COUNT=1)
+    argv = ["--model", str(oms["static"]), "--device", "0,1", "--loop", "1"]
+    proc = cli("tools2023", *argv, FAKE_NPU_COUNT=1, FAKE_AIS_SYNC_S=1)  # the survivor waits 1 s, not 10
     assert proc.returncode == 1 and "subprocess run failed error_callback" in proc.stdout

@@ -289,7 +289,7 @@ def main(args, index=0, msgq=None):
     if msgq is not None:
         msgq.put(index)
         waited = 0
-        while msgq.qsize() < args.subprocess_count and waited <= 10:
+        while msgq.qsize() < args.subprocess_count and waited <= int(os.environ.get("FAKE_AIS_SYNC_S", "10")):
             waited += 1
             time.sleep(1)
     start_time = time.time()
