@@ -37,6 +37,8 @@ PROGRESS    ?= 1
 SAMPLE_DIR  ?= work/sample
 WORK        ?= work/$(MODEL)
 RUN         ?=
+SHARD       ?=
+RUNS        ?=
 AIS_BENCH_PYTHON ?=
 BENCHMARK_TOOL ?=
 PYTHON      ?= python3.11
@@ -62,12 +64,12 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 endif
 
 export MODEL BS DATASET LABELS WEIGHTS WEIGHTS_DIR VERIFY TRUST_CHECKPOINT BACKEND DEVICE PROVIDER OUTFMT \
-       PERF_BS PERF_SECONDS PERF_LOOP SOC DYNAMIC_BATCH LOG ATC_EXTRA ATC_PROFILE SIMPLIFY PROGRESS SAMPLE_DIR WORK RUN \
+       PERF_BS PERF_SECONDS PERF_LOOP SOC DYNAMIC_BATCH LOG ATC_EXTRA ATC_PROFILE SIMPLIFY PROGRESS SAMPLE_DIR WORK RUN SHARD RUNS \
        AIS_BENCH_PYTHON BENCHMARK_TOOL PYTHON VENV VENV_FLAGS CMD KIND DOCKER_ARGS QUICK BENCH_OUT BUNDLE_PY BUNDLE_BIN
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export PYTHONDONTWRITEBYTECODE := 1
 
-STEPS := weights onnx om preprocess info infer postprocess perf report all show package compare clean
+STEPS := weights onnx om preprocess info infer postprocess perf report all show package compare clean merge
 
 .PHONY: help models demo test lint bench verify sample venv docker-build docker-run $(STEPS)
 
@@ -89,6 +91,7 @@ help: ## this list
 	@echo "  show           print a run's per-image top-5, result.json and perf table"
 	@echo "  compare        every finished run of MODEL (torch / onnx / om, any BS or host) in one table: compare.md"
 	@echo "  package        a travelling copy of models/\$$MODEL (manifest + common/ + LICENSE) in \$$WORK/package"
+	@echo "  merge          join the outputs of the runs in RUNS (SHARD=i/N runs on other hosts) into this run folder"
 	@echo "  clean          remove this model's work folder (WORK; refused unless it is one); weights stay cached"
 	@echo "  (MODEL=all runs a target for every guide model, each in work/<model> or \$$WORK/<model>)"
 	@echo

@@ -165,13 +165,24 @@ class Artifacts:
         return self._dataset
 
     def inputs(self) -> list[Path]:
-        """The .bin files the info file lists, in its order (the ``info`` step must have run)."""
+        """The .bin files the info file lists, in its order (the ``info`` step must have run); with
+        SHARD, those of this shard of DATASET's images."""
         from common import dataset_info
 
         info = self.cfg.layout.info
         if not info.is_file():
             raise BundleError(f"{info}: no dataset info file yet (run `make info` first)")
-        return dataset_info.read_info(info)
+        if self.cfg.shard is None:
+            return dataset_info.read_info(info)
+        mine = self.shard_stems()
+        return [p for p in dataset_info.read_info(info) if p.stem in mine] if mine else []
+
+    def shard_stems(self) -> set[str]:
+        """The image stems of this run's SHARD of DATASET (cut on batches of BS)."""
+        from common.images import list_images
+
+        val, _ = self.dataset()
+        return {p.stem for p in self.cfg.shard.slice(list_images(val), self.cfg.bs)}
 
     # ------------------------------------------------------------------------------------- runner
     def runner(self) -> Runner:

@@ -53,15 +53,22 @@ def preprocess_step(art: Artifacts) -> Path:
     if rec is None:
         prep.mkdir(parents=True, exist_ok=True)
         atomic.write_json(mark, stamp)
-    outcome = preprocess.run(val, prep, cfg.model.preprocess, progress=enabled(), record=mark)
-    say(f"preprocess: {prep}: {outcome}")
+    outcome = preprocess.run(
+        val, prep, cfg.model.preprocess, progress=enabled(), record=mark, shard=cfg.shard, bs=cfg.bs
+    )
+    say(f"preprocess: {prep}: {outcome}" + (f" (shard {cfg.shard})" if cfg.shard else ""))
     return prep
 
 
 def info_step(art: Artifacts) -> Path:
     from common import dataset_info
 
-    layout, m = art.cfg.layout, art.cfg.model
+    layout, m, shard = art.cfg.layout, art.cfg.model, art.cfg.shard
+    if shard and not art.shard_stems():
+        atomic.write_text(layout.info, "")
+        why = f"fewer batches of BS={art.cfg.bs} than shards"
+        say(f"info: shard {shard} holds no images ({why}): {layout.info} is empty")
+        return layout.info
     n = dataset_info.write_info("bin", str(layout.prep_dir), layout.info, m.width, m.height)
     say(f"info: {n} lines in {layout.info}")
     return layout.info
@@ -203,6 +210,17 @@ def all_step(art: Artifacts) -> None:
     report_step(art)
 
 
+def merge_step(art: Artifacts) -> dict:
+    """Join the outputs of the runs RUNS names (shards) into this run folder."""
+    from common import merge
+
+    cfg = art.cfg
+    runs = merge.sources(cfg.settings.runs, cfg.run)
+    data = merge.merge(runs, cfg.run)
+    say(f"merge: {len(runs)} runs, {data['samples']} samples -> {cfg.run.outputs} (now run `make postprocess`)")
+    return data
+
+
 def show_step(art: Artifacts) -> None:
     """Print a run's per-image top-5, result.json and throughput table (what ``make demo`` ends with)."""
     for name in ("predictions.txt", "result.json", "perf.md"):
@@ -291,6 +309,7 @@ STEPS = {
     "package": package_step,
     "compare": compare_step,
     "clean": clean_step,
+    "merge": merge_step,
 }
 GLOBAL_STEPS = {"models": models_step, "verify": verify_step, "sample": sample_step}
 

@@ -11,6 +11,7 @@ from common import backends, manifest
 from common.layout import Layout, RunLayout
 from common.manifest import Manifest
 from common.settings import Settings
+from common.shard import Shard
 
 GUIDE_DATASET = "/root/datasets/imagenet/val"
 GUIDE_LABELS = "/root/datasets/imagenet/val_label.txt"
@@ -22,12 +23,13 @@ class Config:
     model: Manifest
     layout: Layout
     backend: str
+    shard: Shard | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
         s = Settings(environ)
         m = manifest.load(s.model)
-        return cls(s, m, Layout(Path(s.work), m), backends.resolve(s.backend))
+        return cls(s, m, Layout(Path(s.work), m), backends.resolve(s.backend), Shard.parse(s.shard))
 
     @property
     def bs(self) -> int:
@@ -35,5 +37,7 @@ class Config:
 
     @property
     def run(self) -> RunLayout:
-        """This run's folder: ``<backend>-bs<BS>`` unless RUN names it (e.g. RUN=t4-onnx-bs16)."""
-        return self.layout.run(self.settings.run or f"{self.backend}-bs{self.bs}")
+        """This run's folder: ``<backend>-bs<BS>`` (``-shard<i>of<N>`` with SHARD) unless RUN names it
+        (e.g. RUN=t4-onnx-bs16)."""
+        default = f"{self.backend}-bs{self.bs}" + (f"-{self.shard.tag}" if self.shard else "")
+        return self.layout.run(self.settings.run or default)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import atomic, outputs
+from common import atomic, outputs, ranking
 from common.dataset_info import read_labels
 from common.errors import BundleError
 
@@ -63,8 +63,9 @@ def evaluate(result_dir: Path, label_file: Path, label_offset: int = 0, expect: 
 
     ``expect`` (image stems that should have an output, e.g. from the info file) turns a missing
     output into an error and leaves other outputs unscored. Classes are ranked exactly as the guides'
-    scripts rank them, ``np.argsort(-prediction)`` on float32 values, so exact ties (common in fp16
-    NPU outputs) fall in the same order; rows holding NaN are scored the same way and counted.
+    scripts rank them (``common.ranking``: numpy 1.x's ``np.argsort(-prediction)`` on float32 values),
+    so exact ties (common in fp16 NPU outputs) fall in the same order on any CPU; rows holding NaN are
+    scored the same way and counted.
     """
     files = outputs.scan(result_dir)
     if not files:
@@ -95,7 +96,7 @@ def evaluate(result_dir: Path, label_file: Path, label_offset: int = 0, expect: 
         bad = [s for s, t in zip(stems, truth) if t >= classes]
         raise BundleError(f"{label_file}: label out of range for a {classes}-class output: {_names(bad)}")
     k = min(TOPK, classes)
-    top = np.argsort(-logits, axis=1)[:, :k]  # the guides' ranking, row by row
+    top = ranking.top_k(logits, k)  # the guides' np.argsort(-prediction), ties and NaN included
     hits = top == truth[:, None]
     topk = [float(hits[:, : j + 1].any(axis=1).mean()) for j in range(k)]
     preds = {s: (top[i] - label_offset).tolist() for i, s in enumerate(stems)}

@@ -151,16 +151,20 @@ def run(
     workers: int | None = None,
     progress: bool = True,
     record: Path | None = None,
+    shard=None,
+    bs: int = 1,
 ) -> Outcome:
     """Preprocess every image of ``src_dir`` into ``dst_dir``, resuming and following the dataset.
 
     ``record`` (JSON) keeps each source image's fingerprint (size, mtime): an image replaced in place
-    is redone, the .bin of an image that is gone is deleted. Without a record entry a .bin counts as
+    is redone, the .bin of an image that is gone is deleted. ``shard`` (``common.shard.Shard``) limits
+    the work to that slice of the images (cut on batches of ``bs``). Without a record entry a .bin counts as
     done when it is newer than its image. Corrupt images are reported together, one per line, after
     the readable ones are written; nothing partial is left under a ``.bin`` name.
     """
     src_dir, dst_dir = Path(src_dir), Path(dst_dir)
-    images = list_images(src_dir)
+    every = list_images(src_dir)
+    images = shard.slice(every, bs) if shard else every
     dst_dir.mkdir(parents=True, exist_ok=True)
     for stale in dst_dir.glob(".*.tmp"):
         atomic.remove(stale)
@@ -168,7 +172,7 @@ def run(
     size = bin_size(pre)
     done: dict[str, list[int]] = {}
     todo, outcome = [], Outcome()
-    wanted = {f"{img.stem}.bin" for img in images}
+    wanted = {f"{img.stem}.bin" for img in every}  # other shards' .bin files stay
     for f in os.scandir(dst_dir):
         if f.name.endswith(".bin") and f.name not in wanted:
             atomic.remove(f.path)

@@ -107,7 +107,16 @@ TABLE: tuple[Setting, ...] = (
     Setting("PROGRESS", "1", "flag", "0 hides progress bars"),
     Setting("SAMPLE_DIR", "work/sample", "text", "where DATASET=sample is built"),
     Setting("WORK", "work/{MODEL}", "text", "output folder of this model"),
-    Setting("RUN", "", "text", "name of the run folder in WORK (default <backend>-bs<BS>), e.g. RUN=310p-om-bs16"),
+    Setting(
+        "RUN",
+        "",
+        "text",
+        "name of the run folder in WORK (default <backend>-bs<BS>[-shard<i>of<N>]), e.g. RUN=310p-om-bs16",
+    ),
+    Setting("SHARD", "", "text", "i/N: preprocess and infer only shard i of N of DATASET (make merge joins them)"),
+    Setting(
+        "RUNS", "", "text", "run folders (globs allowed) that make merge joins into this run, e.g. 'w*/onnx-bs16*'"
+    ),
     Setting("AIS_BENCH_PYTHON", "", "text", "interpreter with ais_bench installed, for its CLI (default python3)"),
     Setting("BENCHMARK_TOOL", "", "text", "the legacy benchmark.<arch> (default: on PATH or in the current folder)"),
     Setting("PYTHON", "python3.11", "text", "interpreter that creates the venv (VENV= uses it as is)", scope="make"),

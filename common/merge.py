@@ -1,0 +1,79 @@
+"""``make merge RUNS=...``: join the outputs of several runs (shards of one dataset, run on other hosts
+or NPUs) into one run folder, so that postprocess gives the result.json of a single-host run."""
+
+from __future__ import annotations
+
+import filecmp
+import glob
+import os
+import shutil
+from pathlib import Path
+
+from common import atomic, outputs, records, summary
+from common.errors import BundleError
+from common.layout import RunLayout
+
+
+def sources(spec: str, target: RunLayout) -> list[RunLayout]:
+    """The run folders RUNS names (space-separated, globs allowed), the target itself excluded."""
+    found: list[Path] = []
+    for item in spec.split():
+        matches = sorted(glob.glob(item)) or [item]
+        found += [Path(m) for m in matches]
+    runs = [RunLayout(p) for p in dict.fromkeys(found) if p.resolve() != target.dir.resolve()]
+    if not runs:
+        raise BundleError("RUNS is empty: name the run folders to merge, e.g. RUNS='work/shard*/onnx-bs16-shard*'")
+    for r in runs:
+        if not r.outputs.is_dir():
+            raise BundleError(f"RUNS: {r.dir} is not a run folder (no outputs/ in it)")
+    return runs
+
+
+def _place(src: Path, dest: Path) -> bool:
+    """Hard-link (or copy) ``src`` to ``dest``; False when an identical file is already there."""
+    if dest.exists():
+        if filecmp.cmp(src, dest, shallow=False):
+            return False
+        raise BundleError(f"{src} and {dest} differ: two runs hold different outputs for one image")
+    try:
+        os.link(src, dest)
+    except OSError:
+        with atomic.atomic_path(dest) as tmp:
+            shutil.copyfile(src, tmp)
+    return True
+
+
+def merge(runs: list[RunLayout], target: RunLayout) -> dict:
+    """Place every output of ``runs`` into ``target``'s outputs and write the merged summary."""
+    target.outputs.mkdir(parents=True, exist_ok=True)
+    placed = 0
+    filesinfo: dict = {}
+    times: list[float] = []
+    per_run: dict[str, float] = {}
+    samples = 0
+    first: dict = {}
+    for run in runs:
+        for files in outputs.files_by_stem(run.outputs).values():
+            placed += sum(_place(f, target.outputs / f.name) for f in files)
+        s = summary.read(run.outputs) or {}
+        first = first or s
+        samples += int(s.get("samples", 0))
+        times += [float(t) for t in s.get("npu_compute_time_list", [])]
+        per_run[str(run.dir)] = float(s.get("throughput", 0.0))
+        for info in (s.get("filesinfo") or {}).values():
+            outs = [str(target.outputs / Path(p).name) for p in info.get("outfiles", [])]
+            filesinfo[str(len(filesinfo))] = {"infiles": info.get("infiles", []), "outfiles": outs}
+    args = {**summary.args_dict(first), "merged_from": [str(r.dir) for r in runs]}
+    data = summary.build(
+        filesinfo=filesinfo,
+        args=args,
+        compute_ms=times,
+        samples=samples,
+        samples_run=samples,
+        timing_source=first.get("timing_source", "merged"),
+        throughput=sum(per_run.values()),  # the shards ran side by side
+        throughput_per_run=per_run,
+    )
+    summary.write(target.outputs, data)
+    records.write(target.file("merge.json"), {"sources": [str(r.dir) for r in runs], "placed": placed})
+    return data
