@@ -116,9 +116,15 @@ class Artifacts:
         soc = s.soc or None
         onnx_path = layout.onnx(bs)
         dyn = s.dynamic_batch or None
-        if not atc.up_to_date(layout, onnx_path, gear, soc):
+        flags = atc.extra_flags(m, bs, dyn, s.atc_extra, s.atc_profile)
+        if not atc.up_to_date(layout, onnx_path, gear, soc, flags):
             onnx_path = self.onnx(bs)
-        om = atc.convert(m, layout, onnx_path, bs, soc=soc, log=s.log, dynamic_batch=dyn, extra=s.atc_extra)
+            if s.atc_profile == "guide":
+                added = atc.profile_flags(m, bs, "guide", bool(dyn))
+                say(f"om: ATC_PROFILE=guide: {' '.join(added) or 'the guide adds no flag at this batch size'}")
+        om = atc.convert(
+            m, layout, onnx_path, bs, soc=soc, log=s.log, dynamic_batch=dyn, extra=s.atc_extra, profile=s.atc_profile
+        )
         say(f"om: {om}")
         self._om[target] = om
         return om
@@ -160,14 +166,17 @@ class Artifacts:
         info = self.cfg.layout.info
         if not info.is_file():
             raise BundleError(f"{info}: no dataset info file yet (run `make info` first)")
-        inputs = dataset_info.read_info(info)
         if self.cfg.shard is None:
-            return inputs
+            return dataset_info.read_info(info)
+        mine = self.shard_stems()
+        return [p for p in dataset_info.read_info(info) if p.stem in mine] if mine else []
+
+    def shard_stems(self) -> set[str]:
+        """The image stems of this run's SHARD of DATASET (cut on batches of BS)."""
         from common.images import list_images
 
         val, _ = self.dataset()
-        mine = {p.stem for p in self.cfg.shard.slice(list_images(val))}
-        return [p for p in inputs if p.stem in mine]
+        return {p.stem for p in self.cfg.shard.slice(list_images(val), self.cfg.bs)}
 
     # ------------------------------------------------------------------------------------- runner
     def runner(self) -> Runner:
@@ -206,9 +215,10 @@ class Artifacts:
                 s.outfmt,
                 progress,
                 loop=s.perf_loop,
-                dynamic=bool(s.dynamic_batch),
+                dynamic=tuple(s.dynamic_batch),  # the OM's gears: BS is checked against them
                 python=s.ais_bench_python,
                 args=args,
+                log_dir=self.cfg.run.dir,  # the CLI's console: <run>/ais_bench_device<N>.log
             )
         from common.backends.benchmark import BenchmarkRunner
 

@@ -53,7 +53,9 @@ def preprocess_step(art: Artifacts) -> Path:
     if rec is None:
         prep.mkdir(parents=True, exist_ok=True)
         atomic.write_json(mark, stamp)
-    outcome = preprocess.run(val, prep, cfg.model.preprocess, progress=enabled(), record=mark, shard=cfg.shard)
+    outcome = preprocess.run(
+        val, prep, cfg.model.preprocess, progress=enabled(), record=mark, shard=cfg.shard, bs=cfg.bs
+    )
     say(f"preprocess: {prep}: {outcome}" + (f" (shard {cfg.shard})" if cfg.shard else ""))
     return prep
 
@@ -61,7 +63,12 @@ def preprocess_step(art: Artifacts) -> Path:
 def info_step(art: Artifacts) -> Path:
     from common import dataset_info
 
-    layout, m = art.cfg.layout, art.cfg.model
+    layout, m, shard = art.cfg.layout, art.cfg.model, art.cfg.shard
+    if shard and not art.shard_stems():
+        atomic.write_text(layout.info, "")
+        why = f"fewer batches of BS={art.cfg.bs} than shards"
+        say(f"info: shard {shard} holds no images ({why}): {layout.info} is empty")
+        return layout.info
     n = dataset_info.write_info("bin", str(layout.prep_dir), layout.info, m.width, m.height)
     say(f"info: {n} lines in {layout.info}")
     return layout.info
@@ -75,6 +82,7 @@ def infer_step(art: Artifacts) -> dict:
 
     cfg = art.cfg
     inputs = art.inputs()
+    outputs.check_unique(inputs)  # x.a.bin and x.b.bin would both be x_0.*, on every backend
     run = cfg.run
     setup = {"model": cached_md5(art.model_file()), "bs": cfg.bs, "outfmt": cfg.settings.outfmt}
     stamps = {outputs.stem(p): fingerprint(p) for p in inputs}
@@ -127,11 +135,13 @@ def _reconcile(out_dir: Path, stamps: dict[str, list[int]], known: dict) -> tupl
 
 # ---------------------------------------------------------------- postprocess
 def postprocess_step(art: Artifacts) -> Path:
-    from common import dataset_info, postprocess, sample
+    from common import dataset_info, outputs, postprocess, sample
 
     cfg = art.cfg
     _, labels = art.dataset()
-    expect = [p.stem for p in dataset_info.read_info(cfg.layout.info)] if cfg.layout.info.is_file() else None
+    info = cfg.layout.info
+    expect = [outputs.stem(p) for p in dataset_info.read_info(info)] if info.is_file() else None
+    outputs.expect_width(cfg.run.outputs, cfg.model.classes)  # BIN as written: float32, or float16 by ais_bench
     acc = postprocess.evaluate(cfg.run.outputs, labels, cfg.model.label_offset, expect=expect)
     path = postprocess.write_result(acc, cfg.run.dir)
     lines = [

@@ -65,7 +65,8 @@ SCHEMA: dict[str, Any] = {
     "input": {"name": "str", "shape": "[int]"},
     "output": {"name": "str"},
     "onnx": {"file": "str", "batch": "str", "opset": "int"},
-    "om": {"output": "str", "atc_extra": "[str]", "static_onnx": "bool", "guide_atc": "[str]"},
+    # guide_atc: ATC_PROFILE=guide's flags, per batch size ("16") or for every one ("all")
+    "om": {"output": "str", "atc_extra": "[str]", "static_onnx": "bool", "guide_atc": {"*": "[str]"}},
     "preprocess": {
         "resize": "int",
         "interpolation": "str",
@@ -182,7 +183,7 @@ class Manifest:
     opset: int
     om_output: str
     atc_extra: tuple[str, ...]
-    guide_atc: tuple[str, ...]
+    guide_atc: dict  # {"all" | "<bs>": (flags, ...)}: the guide's own ATC flags (ATC_PROFILE=guide)
     om_static_onnx: bool
     preprocess: Preprocess
     info_file: str
@@ -220,6 +221,12 @@ class Manifest:
 
     def om_name(self, bs: int | str) -> str:
         return self.om_output.format(bs=bs)
+
+    def guide_flags(self, bs: int | None) -> tuple[str, ...]:
+        """The ATC flags the model's guide adds for batch size ``bs`` (None: a dynamic-batch OM, which the
+        guides do not build: only the flags for every batch size)."""
+        per = self.guide_atc.get(str(bs), ()) if bs is not None else ()
+        return tuple(self.guide_atc.get("all", ())) + tuple(per)
 
     @property
     def height(self) -> int:
@@ -321,6 +328,13 @@ def _cli(t: dict, path: Path) -> tuple[dict, tuple[Command, ...]]:
     return aliases, tuple(commands)
 
 
+def _guide_atc(table: dict, path: Path) -> dict:
+    for key in table:
+        if key != "all" and not (key.isdigit() and int(key) >= 1):
+            raise BundleError(f"{path}: `om.guide_atc.{key}`: keys are batch sizes (16) or all")
+    return {key: tuple(flags) for key, flags in table.items()}
+
+
 def parse(path: Path, model_dir: Path) -> Manifest:
     """Parse and validate one manifest file."""
     try:
@@ -386,7 +400,7 @@ def parse(path: Path, model_dir: Path) -> Manifest:
         opset=g("onnx.opset", 11),
         om_output=g("om.output"),
         atc_extra=tuple(g("om.atc_extra", [])),
-        guide_atc=tuple(g("om.guide_atc", [])),
+        guide_atc=_guide_atc(g("om.guide_atc", {}), path),
         om_static_onnx=g("om.static_onnx", False),
         preprocess=pre,
         info_file=g("files.info"),

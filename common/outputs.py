@@ -1,7 +1,11 @@
 """Per-sample output files in the ais_bench layout, and reading them back.
 
-``<dir>/<input stem>_<k>.<txt|bin|npy>``, output index k from 0 (the legacy benchmark tool: from 1).
-TXT is one line of ``%f`` values separated by spaces with a trailing space; BIN is raw float32.
+``<dir>/<key>_<k>.<txt|bin|npy>``, output index k from 0 (the legacy benchmark tool: from 1), where the
+key is the input's base name up to its first dot (ais_bench's rule; ``stem``). TXT is one line of
+``%f`` values separated by spaces with a trailing space. The bundle writes BIN as raw float32 and NPY
+as float32; ais_bench's CLI writes both in the OM's output dtype (float16 for an OM built with
+``--output_type=FP16``) and NPY with shape (1, N): ``read`` reads NPY by its header and BIN by its
+size against the model's class count when the folder's width is known (``expect_width``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import BundleError
+from common.images import key
 
 FORMATS = ("TXT", "BIN", "NPY")
 _NAME = re.compile(r"^(?P<stem>.+)_(?P<k>\d+)\.(?P<ext>txt|bin|npy)$", re.IGNORECASE)
@@ -35,8 +40,23 @@ def write(path: Path, values: np.ndarray, fmt: str) -> None:
 
 
 def stem(input_path: Path | str) -> str:
-    """The name an input's outputs carry: ``<stem>_<k>.<fmt>``."""
-    return Path(input_path).stem
+    """The name an input's outputs carry, ``<key>_<k>.<fmt>``: ais_bench's rule, the base name up to its
+    first dot (``chelsea.v2.bin`` -> ``chelsea_0.txt``), for every backend, so that the files of one
+    backend and another, and of the real ais_bench CLI, have the same names."""
+    return key(input_path)
+
+
+def check_unique(inputs: list[Path]) -> None:
+    """Refuse (one line, naming both) inputs whose outputs would have the same name."""
+    seen: dict[str, Path] = {}
+    for p in inputs:
+        k = stem(p)
+        if k in seen:
+            raise BundleError(
+                f"{seen[k].name} and {Path(p).name} would both be written as {k}_0.* (ais_bench names outputs "
+                "by the input's name up to its first dot): rename one"
+            )
+        seen[k] = Path(p)
 
 
 def name(stem: str, k: int, fmt: str) -> str:
@@ -99,8 +119,39 @@ def valid(path: Path) -> bool:
         return False
 
 
-def read(path: Path) -> np.ndarray:
-    """One sample's output vector (float32)."""
+# folder -> the number of values each output holds (the model's class count), set by ``expect_width``
+_WIDTH: dict[str, int] = {}
+_BIN_DTYPES = {4: np.dtype(np.float32), 2: np.dtype(np.float16)}
+
+
+def expect_width(folder: Path, width: int | None) -> None:
+    """Tell ``read`` how many values each output in ``folder`` holds, so that a BIN file is read in the
+    dtype it was written in: ``width * 4`` bytes is float32, ``width * 2`` float16 (ais_bench writes
+    BIN in the OM's output dtype). Without it BIN is read as float32, the bundle's own format."""
+    if width:
+        _WIDTH[os.path.abspath(str(folder))] = int(width)
+    else:
+        _WIDTH.pop(os.path.abspath(str(folder)), None)
+
+
+def bin_dtype(path: Path, width: int | None = None) -> np.dtype:
+    """The dtype of a BIN output file: by its size against ``width`` (or the width ``expect_width`` set
+    for its folder); float32 when the width is unknown. A size that fits neither is one error naming both."""
+    width = width or _WIDTH.get(os.path.abspath(str(Path(path).parent)))
+    if not width:
+        return np.dtype(np.float32)
+    size = Path(path).stat().st_size
+    for itemsize, dtype in _BIN_DTYPES.items():
+        if size == width * itemsize:
+            return dtype
+    raise BundleError(
+        f"{path}: {size} bytes, but an output of {width} values is {width * 4} bytes as float32 "
+        f"or {width * 2} as float16 (was it written by another model?)"
+    )
+
+
+def read(path: Path, dtype=None) -> np.ndarray:
+    """One sample's output vector, as float32 (BIN read in ``dtype``, default: ``bin_dtype``)."""
     try:
         ext = path.suffix.lower()
         if ext == ".txt":
@@ -108,7 +159,7 @@ def read(path: Path) -> np.ndarray:
                 line = f.readline()
             values = np.array(line.split(), dtype=np.float32)
         elif ext == ".bin":
-            values = np.fromfile(path, dtype=np.float32)
+            values = np.fromfile(path, dtype=dtype or bin_dtype(path)).astype(np.float32, copy=False)
         else:
             values = np.load(path).astype(np.float32).ravel()
     except (OSError, ValueError) as exc:

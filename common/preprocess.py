@@ -152,18 +152,19 @@ def run(
     progress: bool = True,
     record: Path | None = None,
     shard=None,
+    bs: int = 1,
 ) -> Outcome:
     """Preprocess every image of ``src_dir`` into ``dst_dir``, resuming and following the dataset.
 
     ``record`` (JSON) keeps each source image's fingerprint (size, mtime): an image replaced in place
     is redone, the .bin of an image that is gone is deleted. ``shard`` (``common.shard.Shard``) limits
-    the work to that slice of the images. Without a record entry a .bin counts as
+    the work to that slice of the images (cut on batches of ``bs``). Without a record entry a .bin counts as
     done when it is newer than its image. Corrupt images are reported together, one per line, after
     the readable ones are written; nothing partial is left under a ``.bin`` name.
     """
     src_dir, dst_dir = Path(src_dir), Path(dst_dir)
     every = list_images(src_dir)
-    images = shard.slice(every) if shard else every
+    images = shard.slice(every, bs) if shard else every
     dst_dir.mkdir(parents=True, exist_ok=True)
     for stale in dst_dir.glob(".*.tmp"):
         atomic.remove(stale)

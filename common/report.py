@@ -57,6 +57,29 @@ def _om_record(cfg: Config) -> dict:
     }
 
 
+def ran(summary: dict) -> str:
+    """What ran, from a summary: the bundle's ``args.backend``, or for a summary the ais_bench CLI wrote
+    itself (``args`` is its argv list) the command line."""
+    args = summary.get("args")
+    if isinstance(args, list):
+        return "ais_bench CLI: python3 -m ais_bench " + " ".join(str(a) for a in args[1:])
+    return str(args_dict(summary).get("backend", ""))
+
+
+def infer_method(summary: dict) -> str:
+    """How a summary's throughput figure was produced, in words."""
+    if summary.get("throughput_method"):
+        return str(summary["throughput_method"])
+    source = str(summary.get("timing_source", ""))
+    if isinstance(summary.get("args"), list):
+        return "ais_bench CLI's own figure: 1000 x bs / mean NPU compute time of the batches run"
+    if source == "ais_bench":
+        return "ais_bench NPU compute time: samples / summed compute time of the batches run"
+    if source.startswith("host"):
+        return f"{source}: samples / summed wall time of the batches run"
+    return source or "unknown"
+
+
 def write(art: Artifacts) -> Path:
     from common.errors import BundleError
     from common.weights import cached_md5
@@ -83,7 +106,7 @@ def write(art: Artifacts) -> Path:
         "title": m.title,
         "backend": cfg.backend,
         "bs": cfg.bs,
-        "ran": args_dict(summary).get("backend", ""),
+        "ran": ran(summary),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "host": platform.node(),
         "machine": platform.machine(),
@@ -95,6 +118,7 @@ def write(art: Artifacts) -> Path:
         "versions": versions(),
         "infer_throughput": summary.get("throughput"),
         "infer_timing": summary.get("timing_source"),
+        "infer_throughput_method": infer_method(summary) if summary else None,
         **_om_record(cfg),
     }
     records.write(run.file("run.json"), info)
@@ -133,7 +157,7 @@ def write(art: Artifacts) -> Path:
     if summary:
         lines += [
             f"Inference over the dataset: {summary.get('throughput', 0):.2f} samples/s "
-            f"({summary.get('timing_source', '')})"
+            f"({infer_method(summary)})"
             + (
                 f"; host-measured around each run: {summary['host_throughput']:.2f} samples/s."
                 if summary.get("host_throughput")

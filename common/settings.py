@@ -95,6 +95,14 @@ TABLE: tuple[Setting, ...] = (
         choices=("debug", "info", "warning", "error", "null"),
     ),
     Setting("ATC_EXTRA", "", "text", "extra ATC flags, split like a shell would (never run by one)"),
+    Setting(
+        "ATC_PROFILE",
+        "bundle",
+        "choice",
+        "ATC flags: bundle (the guides' common command) | guide (+ the model guide's own flags, e.g. "
+        "EfficientNet-B3 bs16 --auto_tune_mode=RL,GA, CANN 5.x)",
+        choices=("bundle", "guide"),
+    ),
     Setting("SIMPLIFY", "1", "flag", "0 skips onnx-simplifier"),
     Setting("PROGRESS", "1", "flag", "0 hides progress bars"),
     Setting("SAMPLE_DIR", "work/sample", "text", "where DATASET=sample is built"),

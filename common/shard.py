@@ -1,7 +1,8 @@
 """``SHARD=i/N``: a stable split of a dataset over hosts or NPUs. Shard i of N is the i-th of N
-contiguous slices of the dataset's images in natural order (the order ais_bench and the info file
-use), so every step that knows DATASET computes the same slice, and ``make merge`` joins the shards'
-outputs into one run whose result.json equals a single-host run's. Python 3.7+, standard library."""
+contiguous runs of whole batches of the dataset's images in natural order (the order ais_bench and
+the info file use): every step that knows DATASET and BS computes the same slice, every batch a shard
+infers is a batch of the single-host run (so even batch-dependent numerics agree), and ``make merge``
+joins the shards' outputs into one run whose result.json equals a single-host run's. Python 3.7+."""
 
 from __future__ import annotations
 
@@ -25,10 +26,12 @@ class Shard(NamedTuple):
             raise BundleError(f"SHARD={text!r}: expected i/N with 0 <= i < N, e.g. SHARD=0/4 (Kubernetes: its index)")
         return cls(int(m[1]), int(m[2]))
 
-    def slice(self, items: list) -> list:
-        """This shard's contiguous part of ``items`` (already in their stable order)."""
-        n = len(items)
-        return items[self.index * n // self.count : (self.index + 1) * n // self.count]
+    def slice(self, items: list, bs: int = 1) -> list:
+        """This shard's contiguous part of ``items`` (already in their stable order), cut on batch
+        boundaries of ``bs``: with B batches, shard i takes batches floor(i*B/N) to floor((i+1)*B/N)."""
+        batches = -(-len(items) // bs)
+        lo, hi = self.index * batches // self.count, (self.index + 1) * batches // self.count
+        return items[lo * bs : hi * bs]
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"

@@ -25,10 +25,13 @@ def readme_commands() -> dict[str, str]:
     return {"k8s": k8s, "slurm": slurm, "merge": merge}
 
 
-def test_shard_slices_are_contiguous_stable_and_cover_everything():
+def test_shard_slices_are_whole_batches_stable_and_cover_everything():
     items = [f"img{i}" for i in range(10)]
     parts = [Shard(i, 3).slice(items) for i in range(3)]
     assert parts == [items[0:3], items[3:6], items[6:10]] and sum(parts, []) == items
+    parts = [Shard(i, 2).slice(items, bs=4) for i in range(2)]  # 3 batches: 4+4+2
+    assert parts == [items[0:4], items[4:10]]  # every batch is one of the single-host run's
+    assert [Shard(i, 4).slice(items, bs=4) for i in range(4)] == [[], items[0:4], items[4:8], items[8:10]]
     assert Shard.parse("") is None and Shard.parse(" 1/4 ") == Shard(1, 4)
     for bad in ("4/4", "1", "-1/2", "a/b", "0/0"):
         with pytest.raises(BundleError, match="expected i/N"):
@@ -76,7 +79,8 @@ def test_readme_shard_command_lines_merge_to_the_single_host_result(tmp_path):
             else:
                 run(cmd["slurm"], shared, SLURM_ARRAY_TASK_ID=str(i), SLURM_ARRAY_TASK_COUNT=str(tasks))
         counts = [len(list((shared / f"shard-{i}").glob("*/outputs/*_0.txt"))) for i in range(tasks)]
-        assert sum(counts) == 9 and all(counts), counts  # every image once, every shard some
+        # every image once; 9 images are 3 batches of 4, so with 4 shards one shard is empty (and says so)
+        assert sum(counts) == 9 and counts == ([0, 4, 4, 1] if tasks == 4 else [4, 5]), counts
         run(cmd["merge"], shared)
         merged = shared / "merged" / "onnx-bs4"
         assert (merged / "result.json").read_bytes() == want, scheduler

@@ -200,7 +200,8 @@ def test_guide_models_come_from_the_manifests():
     assert manifest.guide_models() == ["efficientnet-b3", "inceptionresnetv2", "moco-v2", "sk-resnet50"]
     assert manifest.load("efficientnet-lite0").role == "demo"
     assert [manifest.load(n).label_offset for n in manifest.guide_models()] == [0, 1, 0, 0]
-    assert manifest.load("efficientnet-b3").guide_atc == ('--auto_tune_mode="RL,GA"',)
+    b3 = manifest.load("efficientnet-b3")  # the guide auto-tunes its bs16 OM only
+    assert b3.guide_flags(16) == ('--auto_tune_mode="RL,GA"',) and b3.guide_flags(1) == b3.guide_flags(None) == ()
 
 
 # ---- packaging -------------------------------------------------------------------------------------------
