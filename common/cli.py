@@ -141,8 +141,8 @@ def postprocess_step(art: Artifacts) -> Path:
     _, labels = art.dataset()
     info = cfg.layout.info
     expect = [outputs.stem(p) for p in dataset_info.read_info(info)] if info.is_file() else None
-    outputs.expect_width(cfg.run.outputs, cfg.model.classes)  # BIN as written: float32, or float16 by ais_bench
-    acc = postprocess.evaluate(cfg.run.outputs, labels, cfg.model.label_offset, expect=expect)
+    # width: BIN is read as written, float32 or (ais_bench, an fp16 OM) float16
+    acc = postprocess.evaluate(cfg.run.outputs, labels, cfg.model.label_offset, expect=expect, width=cfg.model.classes)
     path = postprocess.write_result(acc, cfg.run.dir)
     lines = [
         f"{stem}\tlabel {acc.labels[stem]} ({sample.class_name(acc.labels[stem])})\ttop-5: "

@@ -124,7 +124,7 @@ def _postprocess(m: manifest.Manifest, argv: list[str], prog: str = "postprocess
         out_dir, name = os.path.dirname(a.metrics) or ".", os.path.basename(a.metrics)
     if not result_dir or not label_file or pos:
         p.error(f"expected: {prog} <result_dir> <val_label.txt> [out_dir] [name.json]")
-    acc = postprocess.evaluate(Path(result_dir), Path(label_file), m.label_offset)
+    acc = postprocess.evaluate(Path(result_dir), Path(label_file), m.label_offset, width=m.classes)
     path = postprocess.write_result(acc, Path(out_dir or "./"), name or "result.json")
     print(path.read_text())
 

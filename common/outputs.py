@@ -5,7 +5,7 @@ key is the input's base name up to its first dot (ais_bench's rule; ``stem``). T
 ``%f`` values separated by spaces with a trailing space. The bundle writes BIN as raw float32 and NPY
 as float32; ais_bench's CLI writes both in the OM's output dtype (float16 for an OM built with
 ``--output_type=FP16``) and NPY with shape (1, N): ``read`` reads NPY by its header and BIN by its
-size against the model's class count when the folder's width is known (``expect_width``).
+size against the model's class count (``read(path, width)``).
 """
 
 from __future__ import annotations
@@ -119,25 +119,13 @@ def valid(path: Path) -> bool:
         return False
 
 
-# folder -> the number of values each output holds (the model's class count), set by ``expect_width``
-_WIDTH: dict[str, int] = {}
 _BIN_DTYPES = {4: np.dtype(np.float32), 2: np.dtype(np.float16)}
 
 
-def expect_width(folder: Path, width: int | None) -> None:
-    """Tell ``read`` how many values each output in ``folder`` holds, so that a BIN file is read in the
-    dtype it was written in: ``width * 4`` bytes is float32, ``width * 2`` float16 (ais_bench writes
-    BIN in the OM's output dtype). Without it BIN is read as float32, the bundle's own format."""
-    if width:
-        _WIDTH[os.path.abspath(str(folder))] = int(width)
-    else:
-        _WIDTH.pop(os.path.abspath(str(folder)), None)
-
-
 def bin_dtype(path: Path, width: int | None = None) -> np.dtype:
-    """The dtype of a BIN output file: by its size against ``width`` (or the width ``expect_width`` set
-    for its folder); float32 when the width is unknown. A size that fits neither is one error naming both."""
-    width = width or _WIDTH.get(os.path.abspath(str(Path(path).parent)))
+    """The dtype of a BIN output file of ``width`` values (the model's class count): ``width * 4`` bytes
+    is float32, ``width * 2`` float16 (ais_bench writes BIN in the OM's output dtype); float32 when the
+    width is unknown. A size that fits neither is one error naming both."""
     if not width:
         return np.dtype(np.float32)
     size = Path(path).stat().st_size
@@ -150,8 +138,8 @@ def bin_dtype(path: Path, width: int | None = None) -> np.dtype:
     )
 
 
-def read(path: Path, dtype=None) -> np.ndarray:
-    """One sample's output vector, as float32 (BIN read in ``dtype``, default: ``bin_dtype``)."""
+def read(path: Path, width: int | None = None) -> np.ndarray:
+    """One sample's output vector, as float32 (BIN read in the dtype its size says for ``width``)."""
     try:
         ext = path.suffix.lower()
         if ext == ".txt":
@@ -159,7 +147,7 @@ def read(path: Path, dtype=None) -> np.ndarray:
                 line = f.readline()
             values = np.array(line.split(), dtype=np.float32)
         elif ext == ".bin":
-            values = np.fromfile(path, dtype=dtype or bin_dtype(path)).astype(np.float32, copy=False)
+            values = np.fromfile(path, dtype=bin_dtype(path, width)).astype(np.float32, copy=False)
         else:
             values = np.load(path).astype(np.float32).ravel()
     except (OSError, ValueError) as exc:

@@ -58,7 +58,13 @@ def _names(stems: list[str], limit: int = 5) -> str:
     return ", ".join(sorted(stems)[:limit]) + more
 
 
-def evaluate(result_dir: Path, label_file: Path, label_offset: int = 0, expect: list[str] | None = None) -> Accuracy:
+def evaluate(
+    result_dir: Path,
+    label_file: Path,
+    label_offset: int = 0,
+    expect: list[str] | None = None,
+    width: int | None = None,
+) -> Accuracy:
     """Score the outputs in ``result_dir`` against ``label_file``; model class = label + ``label_offset``.
 
     ``expect`` (image stems that should have an output, e.g. from the info file) turns a missing
@@ -83,10 +89,10 @@ def evaluate(result_dir: Path, label_file: Path, label_offset: int = 0, expect: 
     if unlabelled:
         raise BundleError(f"{label_file}: no label for {len(unlabelled)} output(s): {_names(unlabelled)}")
     stems = sorted(files)
-    first = outputs.read(files[stems[0]])
+    first = outputs.read(files[stems[0]], width)
     logits = np.empty((len(stems), first.size), dtype=np.float32)
     for i, s in enumerate(stems):
-        row = first if i == 0 else outputs.read(files[s])
+        row = first if i == 0 else outputs.read(files[s], width)
         if row.size != first.size:
             raise BundleError(f"{files[s]}: {row.size} values, but {files[stems[0]].name} has {first.size}")
         logits[i] = row
