@@ -161,7 +161,12 @@ def exported(travelled, synth, tmp_path_factory):
     return get
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xdist_group(n)) for n in GUIDE_MODELS])
+# every guide model but InceptionResNetV2 (55 M parameters: a minute of export for the same code path; its
+# command-line forms are checked in test_submission.py)
+EXPORTED = [n for n in GUIDE_MODELS if n != "inceptionresnetv2"]
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xdist_group(n)) for n in EXPORTED])
 def test_pth2onnx_in_the_travelled_folder_gives_the_repository_onnx(name, exported, pipeline):
     m = manifest.load(name)
     here, proc = exported(name)
