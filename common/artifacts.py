@@ -12,7 +12,7 @@ from pathlib import Path
 
 from common import records
 from common.backends import Runner
-from common.config import GUIDE_DATASET, GUIDE_LABELS, Config
+from common.config import GUIDE_DATASET, Config, labels_path
 from common.console import say
 from common.errors import BundleError
 
@@ -116,9 +116,15 @@ class Artifacts:
         soc = s.soc or None
         onnx_path = layout.onnx(bs)
         dyn = s.dynamic_batch or None
-        if not atc.up_to_date(layout, onnx_path, gear, soc):
+        flags = atc.extra_flags(m, bs, dyn, s.atc_extra, s.atc_profile)
+        if not atc.up_to_date(layout, onnx_path, gear, soc, flags):
             onnx_path = self.onnx(bs)
-        om = atc.convert(m, layout, onnx_path, bs, soc=soc, log=s.log, dynamic_batch=dyn, extra=s.atc_extra)
+            if s.atc_profile == "guide":
+                added = atc.profile_flags(m, bs, "guide", bool(dyn))
+                say(f"om: ATC_PROFILE=guide: {' '.join(added) or 'the guide adds no flag at this batch size'}")
+        om = atc.convert(
+            m, layout, onnx_path, bs, soc=soc, log=s.log, dynamic_batch=dyn, extra=s.atc_extra, profile=s.atc_profile
+        )
         say(f"om: {om}")
         self._om[target] = om
         return om
@@ -149,13 +155,7 @@ class Artifacts:
                     f"DATASET={val}{hint} does not exist: point DATASET at the ImageNet val images and "
                     "LABELS at val_label.txt, or run with DATASET=sample for the bundled photos"
                 )
-            if s.labels:
-                labels = Path(s.labels)
-            elif s.dataset == GUIDE_DATASET:
-                labels = Path(GUIDE_LABELS)
-            else:
-                labels = val.parent / "val_label.txt"
-            self._dataset = (val, labels)
+            self._dataset = (val, labels_path(s))
         return self._dataset
 
     def inputs(self) -> list[Path]:
@@ -219,9 +219,10 @@ class Artifacts:
                 s.outfmt,
                 progress,
                 loop=s.perf_loop,
-                dynamic=bool(s.dynamic_batch),
+                dynamic=tuple(s.dynamic_batch),  # the OM's gears: BS is checked against them
                 python=s.ais_bench_python,
                 args=args,
+                log_dir=self.cfg.run.dir,  # the CLI's console: <run>/ais_bench_device<N>.log
             )
         from common.backends.benchmark import BenchmarkRunner
 

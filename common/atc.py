@@ -17,6 +17,9 @@ from common.layout import Layout
 from common.manifest import Manifest
 
 LOGS = ("debug", "info", "warning", "error", "null")
+PROFILES = ("bundle", "guide")
+# flags of CANN 5.x's ATC that CANN >= 6 removed (auto-tuning moved to the separate AOE tool)
+CANN5_ONLY = ("--auto_tune_mode",)
 NOT_FOUND = (
     "atc not found: source models/{name}/env.sh (CANN toolkit) or run inside the CANN container (make docker-run)"
 )
@@ -38,6 +41,16 @@ def _extra(extra: Sequence[str] | str) -> list[str]:
     return shlex.split(extra) if isinstance(extra, str) else [str(e) for e in extra]
 
 
+def profile_flags(m: Manifest, bs: int, profile: str = "bundle", dynamic: bool = False) -> list[str]:
+    """The flags ATC_PROFILE adds: none for ``bundle``; for ``guide`` the model guide's own flags at
+    this batch size (``[om.guide_atc]`` in the manifest, split like the guide's shell line)."""
+    if profile not in PROFILES:
+        raise BundleError(f"ATC_PROFILE={profile!r}: expected one of {', '.join(PROFILES)}")
+    if profile == "bundle":
+        return []
+    return [f for flag in m.guide_flags(None if dynamic else bs) for f in shlex.split(flag)]
+
+
 def atc_command(
     m: Manifest,
     onnx_path: Path | str,
@@ -47,9 +60,10 @@ def atc_command(
     log: str = "error",
     dynamic_batch: Sequence[int] | str | None = None,
     extra: Sequence[str] | str = (),
+    profile: str = "bundle",
 ) -> list[str]:
-    """The ATC argv: the guides' flags, then the manifest's atc_extra and ``extra`` (ATC_EXTRA, split
-    like a shell would: never run by one)."""
+    """The ATC argv: the guides' flags, then the manifest's atc_extra, the flags of ATC_PROFILE and
+    ``extra`` (ATC_EXTRA, split like a shell would: never run by one)."""
     if log not in LOGS:
         raise BundleError(f"ATC log level {log!r}: expected one of {', '.join(LOGS)}")
     if not soc.startswith("Ascend"):
@@ -70,7 +84,20 @@ def atc_command(
     ]
     if dynamic_batch:
         cmd.append(f"--dynamic_batch_size={_gears(dynamic_batch)}")
-    return cmd + list(m.atc_extra) + _extra(extra)
+    return cmd + list(m.atc_extra) + profile_flags(m, bs, profile, bool(dynamic_batch)) + _extra(extra)
+
+
+def _stamp(soc: str, flags: Sequence[str]) -> str:
+    """The OM's ``.soc`` record: the chip, then the flags beyond the base command (a change rebuilds)."""
+    return soc + "\n" + ("flags: " + shlex.join(flags) + "\n" if flags else "")
+
+
+def _read_stamp(path: Path) -> tuple[str | None, str]:
+    if not path.is_file():
+        return None, ""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    flags = next((line[len("flags: ") :] for line in lines[1:] if line.startswith("flags: ")), "")
+    return (lines[0].strip() if lines else None), flags
 
 
 def _fresh(target: Path, source: Path) -> bool:
@@ -101,14 +128,26 @@ def _tail(path: Path, n: int = 15) -> str:
     return "\n".join("  " + line for line in lines[-n:])
 
 
-def up_to_date(layout: Layout, onnx_path: Path, gear: int | str, soc: str | None) -> bool:
-    """True when the OM exists, is newer than its ONNX (or shipped without it) and was not built for
-    another chip than ``soc``."""
+def extra_flags(
+    m: Manifest, bs: int, dynamic_batch=None, extra: Sequence[str] | str = (), profile: str = "bundle"
+) -> list[str]:
+    """The flags an OM is built with beyond the base command (recorded in its ``.soc`` stamp)."""
+    return list(m.atc_extra) + profile_flags(m, bs, profile, bool(dynamic_batch)) + _extra(extra)
+
+
+def up_to_date(
+    layout: Layout, onnx_path: Path, gear: int | str, soc: str | None, flags: Sequence[str] | None = None
+) -> bool:
+    """True when the OM exists, is newer than its ONNX (or shipped without it), was not built for
+    another chip than ``soc`` and (when ``flags`` is given) with the same extra flags."""
     om, stamp = layout.om(gear), layout.om_soc(gear)
     if not om.is_file():
         return False
-    built_for = stamp.read_text(encoding="utf-8").strip() if stamp.is_file() else None
-    return (not onnx_path.is_file() or _fresh(om, onnx_path)) and (soc is None or built_for in (None, soc))
+    built_for, built_flags = _read_stamp(stamp)
+    same_flags = flags is None or built_flags == (shlex.join(flags) if flags else "")
+    return (
+        (not onnx_path.is_file() or _fresh(om, onnx_path)) and (soc is None or built_for in (None, soc)) and same_flags
+    )
 
 
 def convert(
@@ -120,16 +159,18 @@ def convert(
     log: str = "error",
     dynamic_batch: Sequence[int] | str | None = None,
     extra: Sequence[str] | str = (),
+    profile: str = "bundle",
 ) -> Path:
-    """Convert to ``layout.om(...)`` unless a newer one (for the same SOC) is there.
+    """Convert to ``layout.om(...)`` unless a newer one (for the same SOC and flags) is there.
 
     ATC runs in the OM folder with its output in ``atc_<name>.log``, every path given to it absolute;
-    the .om appears only on success.
+    the .om appears only on success. ``profile`` is ATC_PROFILE (``guide``: the guide's own flags).
     """
     onnx_path = Path(onnx_path)
     gear = "dyn" if dynamic_batch else bs
     om, stamp, log_path = layout.om(gear), layout.om_soc(gear), layout.atc_log(gear)
-    if up_to_date(layout, onnx_path, gear, soc):
+    flags = extra_flags(m, bs, dynamic_batch, extra, profile)
+    if up_to_date(layout, onnx_path, gear, soc, flags):
         return om
     if not onnx_path.is_file():
         raise BundleError(f"{onnx_path}: no ONNX model (run `make onnx` first)")
@@ -150,17 +191,24 @@ def convert(
     name = om.name[: -len(".om")]
     with tempfile.TemporaryDirectory(prefix=f".{name}.", dir=om_dir) as tmp:
         out_base = Path(tmp) / name  # same file name as the final .om; moved into place on success
-        cmd = atc_command(m, src.resolve(), out_base, bs, soc, log, dynamic_batch, extra)
+        cmd = atc_command(m, src.resolve(), out_base, bs, soc, log, dynamic_batch, extra, profile)
         with log_path.open("w", encoding="utf-8") as f:
             f.write("$ " + shlex.join(cmd) + "\n")
             f.flush()
             proc = subprocess.run([exe, *cmd[1:]], cwd=om_dir, stdout=f, stderr=subprocess.STDOUT, check=False)
         produced = Path(f"{out_base}.om")
         if proc.returncode != 0 or not produced.is_file():
+            old = [f for f in flags if f.split("=")[0] in CANN5_ONLY]
+            hint = (
+                f" ({' '.join(old)} exists in CANN 5.x's ATC only; CANN >= 6 tunes with AOE: "
+                "use ATC_PROFILE=bundle there)"
+                if old
+                else ""
+            )
             raise BundleError(
-                f"atc failed (exit {proc.returncode}) converting {src.name} for {soc}; "
+                f"atc failed (exit {proc.returncode}) converting {src.name} for {soc}{hint}; "
                 f"last lines of {log_path}:\n{_tail(log_path)}"
             )
         os.replace(produced, om)
-    atomic.write_text(stamp, soc + "\n")
+    atomic.write_text(stamp, _stamp(soc, flags))
     return om

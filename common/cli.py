@@ -82,6 +82,7 @@ def infer_step(art: Artifacts) -> dict:
 
     cfg = art.cfg
     inputs = art.inputs()
+    outputs.check_unique(inputs)  # x.a.bin and x.b.bin would both be x_0.*, on every backend
     run = cfg.run
     setup = {"model": cached_md5(art.model_file()), "bs": cfg.bs, "outfmt": cfg.settings.outfmt}
     stamps = {outputs.stem(p): fingerprint(p) for p in inputs}
@@ -134,12 +135,14 @@ def _reconcile(out_dir: Path, stamps: dict[str, list[int]], known: dict) -> tupl
 
 # ---------------------------------------------------------------- postprocess
 def postprocess_step(art: Artifacts) -> Path:
-    from common import dataset_info, postprocess, sample
+    from common import dataset_info, outputs, postprocess, sample
 
     cfg = art.cfg
     _, labels = art.dataset()
-    expect = [p.stem for p in dataset_info.read_info(cfg.layout.info)] if cfg.layout.info.is_file() else None
-    acc = postprocess.evaluate(cfg.run.outputs, labels, cfg.model.label_offset, expect=expect)
+    info = cfg.layout.info
+    expect = [outputs.stem(p) for p in dataset_info.read_info(info)] if info.is_file() else None
+    # width: BIN is read as written, float32 or (ais_bench, an fp16 OM) float16
+    acc = postprocess.evaluate(cfg.run.outputs, labels, cfg.model.label_offset, expect=expect, width=cfg.model.classes)
     path = postprocess.write_result(acc, cfg.run.dir)
     lines = [
         f"{stem}\tlabel {acc.labels[stem]} ({sample.class_name(acc.labels[stem])})\ttop-5: "
@@ -231,9 +234,14 @@ def package_step(art: Artifacts) -> Path:
     from common import package
 
     cfg = art.cfg
-    result = cfg.run.file("result.json")
-    path = package.build(cfg.model, cfg.layout.package_dir, result if result.is_file() else None)
-    say(f"package: {path} (copy this folder anywhere; the guide's scripts run there)")
+    path, levels = package.build(cfg.model, cfg.layout)
+    say(
+        f"package: {path}: the ModelZoo submission folder (README.md from the runs in {cfg.layout.work}, "
+        "LICENSE, requirements.txt, modelzoo_level.txt, test/); copy it anywhere, the guide's command lines run "
+        "there: see its README.md"
+    )
+    for lv in levels:
+        say(f"  {lv.key}:{lv.value}  ({lv.reason})")
     return path
 
 
@@ -285,6 +293,32 @@ def verify_step() -> None:
         raise BundleError(f"{wdir}: some weights do not match checksums.md5")
 
 
+def labels_step() -> None:
+    """val_label.txt for the 50,000 ImageNet validation images: written where a run reads it (LABELS, or
+    beside DATASET) when missing, else checked against the guides' file (count, order, convention)."""
+    from common import labels
+    from common.config import labels_path
+
+    s = Settings()
+    if s.dataset == "sample" and not s.labels:
+        raise BundleError("DATASET=sample has its own labels: set LABELS=<path> (or DATASET=<ImageNet val>)")
+    path = labels_path(s)
+    if path.exists():
+        report = labels.check_with_reference(path)
+        print(report.text())
+        if not report.ok:
+            raise BundleError(
+                f"{path} is not the guides' val_label.txt (see above); not overwriting it: move it away and "
+                "run make labels again, or set LABELS=<another path>"
+            )
+        return
+    digest = labels.write(path)
+    print(
+        f"labels: wrote {path}: {labels.IMAGES:,} lines, md5 {digest} — the guides' val_label.txt (0-based, "
+        "sorted WNIDs; also for the 1001-class InceptionResNetV2, which adds its label_offset itself)"
+    )
+
+
 def sample_step() -> None:
     from common import sample
 
@@ -309,7 +343,7 @@ STEPS = {
     "clean": clean_step,
     "merge": merge_step,
 }
-GLOBAL_STEPS = {"models": models_step, "verify": verify_step, "sample": sample_step}
+GLOBAL_STEPS = {"models": models_step, "verify": verify_step, "sample": sample_step, "labels": labels_step}
 
 
 def configs(environ=None) -> list[Config]:

@@ -17,6 +17,16 @@ GUIDE_DATASET = "/root/datasets/imagenet/val"
 GUIDE_LABELS = "/root/datasets/imagenet/val_label.txt"
 
 
+def labels_path(s: Settings) -> Path:
+    """The label file of an ImageNet dataset: LABELS, else the guides' path beside the guides' DATASET,
+    else ``<DATASET>/../val_label.txt`` (``DATASET=sample`` has its own, from common.sample)."""
+    if s.labels:
+        return Path(s.labels)
+    if s.dataset == GUIDE_DATASET:
+        return Path(GUIDE_LABELS)
+    return Path(s.dataset).parent / "val_label.txt"
+
+
 @dataclass
 class Config:
     settings: Settings

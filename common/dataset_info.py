@@ -9,7 +9,7 @@ from PIL import Image
 
 from common import atomic
 from common.errors import BundleError
-from common.images import IMAGE_SUFFIXES, list_files
+from common.images import IMAGE_SUFFIXES, key, list_files
 
 
 def info_lines(mode: str, folder: str, width: int | None = None, height: int | None = None) -> list[str]:
@@ -84,11 +84,12 @@ def read_info(path: Path) -> list[Path]:
 
 
 def read_labels(path: Path) -> dict[str, int]:
-    """``val_label.txt`` (``ILSVRC2012_val_00000001.JPEG 65``) as {image stem: 0-based label}.
+    """``val_label.txt`` (``ILSVRC2012_val_00000001.JPEG 65``) as {image key: 0-based label}.
 
-    A name may hold spaces (the label is the last field). A name listed twice, or two names with the
-    same stem (``a.jpg`` and ``a.png``: their outputs could not be told apart), is an error naming both
-    lines."""
+    The key is the name up to its first dot (``common.images.key``: the guides' ``name.split('.')[0]``,
+    the name ais_bench gives the outputs). A name may hold spaces (the label is the last field). A name
+    listed twice, or two names with the same key (``a.jpg`` and ``a.png``, ``cat.a.png`` and
+    ``cat.b.png``: their outputs could not be told apart), is an error naming both lines."""
     labels: dict[str, int] = {}
     where: dict[str, tuple[int, str]] = {}
     for n, _, line in _rows(path, "label file"):
@@ -96,10 +97,14 @@ def read_labels(path: Path) -> dict[str, int]:
         if len(parts) != 2 or not parts[1].isdigit():
             raise BundleError(f"{path}:{n}: expected '<image name> <label 0-999>', got {line!r}")
         name, label = parts[0], int(parts[1])
-        stem = os.path.splitext(name)[0]
+        stem = key(name)
         if stem in where:
             first, other = where[stem]
-            what = "lists the same image twice" if other == name else f"names {other} and {name}, which share a stem"
+            what = (
+                "lists the same image twice"
+                if other == name
+                else f"names {other} and {name}, which share a stem (the key {stem!r}: the name up to its first dot)"
+            )
             raise BundleError(f"{path}:{first} and line {n} {what}: keep one label per image")
         where[stem] = (n, name)
         labels[stem] = label

@@ -17,6 +17,17 @@ from common.errors import BundleError
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".gif"}
 
 
+def key(name) -> str:
+    """The key of an image, input or output file name: its base name up to the first dot.
+
+    That is the rule of the tools this bundle feeds and of the guides' scripts: ais_bench names the
+    outputs of ``x.y.bin`` ``x_<k>.<fmt>`` (``basename.split('.')[0]``), and the guides' postprocess
+    looks labels up by ``name.split('.')[0]``. ``ILSVRC2012_val_00000001.JPEG`` -> ``ILSVRC2012_val_00000001``,
+    ``chelsea.v2.png`` -> ``chelsea``.
+    """
+    return os.path.basename(str(name)).split(".")[0]
+
+
 def natural_key(name: str) -> list:
     """Sort key that orders ``img2`` before ``img10``, as ais_bench orders its input files."""
     return [int(tok) if tok.isdigit() else tok for tok in re.split(r"(\d+)", name)]
@@ -74,7 +85,16 @@ def list_images(folder: Path) -> list[Path]:
         _note(f"{folder}: {len(hidden)} hidden file(s) ignored ({', '.join(sorted(hidden)[:3])})")
     seen: dict[str, Path] = {}
     for p in images:
-        if p.stem in seen:
-            raise BundleError(f"{folder}: {seen[p.stem].name} and {p.name} would both write {p.stem}.bin")
-        seen[p.stem] = p
+        k = key(p.name)
+        if k in seen:
+            first = seen[k]
+            if first.stem == p.stem:
+                raise BundleError(f"{folder}: {first.name} and {p.name} would both write {p.stem}.bin")
+            raise BundleError(
+                f"{folder}: {first.name} and {p.name} both have the key {k!r} (the name up to its first dot, "
+                f"by which ais_bench names outputs and the guides look up labels): rename one"
+            )
+        if not k:
+            raise BundleError(f"{folder}: {p.name} has an empty key (the name up to its first dot): rename it")
+        seen[k] = p
     return images

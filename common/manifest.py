@@ -28,7 +28,7 @@ def _root() -> Path:
     """The bundle's data: the checkout (or travelled folder) around common/, else the installed wheel's
     ``modelzoo_bundle/`` (``pip install .`` puts manifests, models and checksums there)."""
     here = Path(__file__).resolve().parent.parent
-    if (here / "manifests").is_dir():
+    if (here / "manifests").is_dir() or (here / TRAVELLED).is_file():
         return here
     import importlib.util
 
@@ -39,6 +39,7 @@ def _root() -> Path:
     return here
 
 
+TRAVELLED = "manifest.toml"  # a travelled model folder (``make package``) holds its manifest under this name
 ROOT = _root()
 MANIFESTS = ROOT / "manifests"
 INTERPOLATIONS = ("bilinear", "bicubic", "nearest")
@@ -64,7 +65,8 @@ SCHEMA: dict[str, Any] = {
     "input": {"name": "str", "shape": "[int]"},
     "output": {"name": "str"},
     "onnx": {"file": "str", "batch": "str", "opset": "int"},
-    "om": {"output": "str", "atc_extra": "[str]", "static_onnx": "bool", "guide_atc": "[str]"},
+    # guide_atc: ATC_PROFILE=guide's flags, per batch size ("16") or for every one ("all")
+    "om": {"output": "str", "atc_extra": "[str]", "static_onnx": "bool", "guide_atc": {"*": "[str]"}},
     "preprocess": {
         "resize": "int",
         "interpolation": "str",
@@ -74,10 +76,21 @@ SCHEMA: dict[str, Any] = {
         "channel_order": "str",
     },
     "files": {"info": "str"},
-    "cli": {"pth2onnx": "[str]"},
+    # the guide's script names (alias -> step) and command lines (argv templates, see COMMAND_FIELDS)
+    "cli": {
+        "pth2onnx": "[str]",
+        "aliases": {"*": "str"},
+        "commands": [{"step": "str", "argv": "[str]", "source": "str"}],
+    },
     "accuracy": {"*": ACCURACY},  # any named source: upstream, guide, ...
     "throughput": [THROUGHPUT],  # an array of tables
 }
+# the steps a model folder's scripts run (common/guide.py); each also has a script of its own name
+STEPS = ("pth2onnx", "preprocess", "gen_dataset_info", "postprocess")
+# what a command line template may name: {weights} {onnx} {bs} {val} {prep} {info} {width} {height}
+# {results} {labels} {json} (filled by common.guide.fill)
+COMMAND_FIELDS = ("weights", "onnx", "bs", "val", "prep", "info", "width", "height", "results", "labels", "json")
+_SCRIPT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.py$")
 REQUIRED = (
     "name",
     "title",
@@ -132,6 +145,20 @@ class Throughput:
 
 
 @dataclass(frozen=True)
+class Command:
+    """One of the guide's command lines: ``argv[0]`` is the script (a guide name or a short name),
+    the rest may hold ``{field}`` placeholders; ``source`` says where the line comes from."""
+
+    step: str
+    argv: tuple[str, ...]
+    source: str = ""
+
+    @property
+    def script(self) -> str:
+        return self.argv[0]
+
+
+@dataclass(frozen=True)
 class Manifest:
     name: str
     title: str
@@ -156,13 +183,29 @@ class Manifest:
     opset: int
     om_output: str
     atc_extra: tuple[str, ...]
-    guide_atc: tuple[str, ...]
+    guide_atc: dict  # {"all" | "<bs>": (flags, ...)}: the guide's own ATC flags (ATC_PROFILE=guide)
     om_static_onnx: bool
     preprocess: Preprocess
     info_file: str
     pth2onnx_args: tuple[str, ...]
     accuracy: dict = field(default_factory=dict)
     throughput: tuple[Throughput, ...] = ()
+    aliases: dict = field(default_factory=dict)  # guide script name -> step
+    commands: tuple[Command, ...] = ()
+
+    def guide_command(self, step: str) -> Command:
+        """The guide's own command line for ``step`` (the first listed); without one, the short script's."""
+        found = next((c for c in self.commands if c.step == step), None)
+        if found is not None:
+            return found
+        pth2onnx = {"bs": ["{bs}", "{weights}"], "--pth": ["--pth", "{weights}", "--onnx", "{onnx}"]}
+        args = {
+            "pth2onnx": pth2onnx.get(self.pth2onnx_args[0], ["{weights}", "{onnx}"]),
+            "preprocess": ["{val}", "{prep}"],
+            "gen_dataset_info": ["bin", "{prep}", "{info}", "{width}", "{height}"],
+            "postprocess": ["{results}", "{labels}", "./", "{json}"],
+        }[step]
+        return Command(step, (f"{step}.py", *args), "the bundle's short name")
 
     @property
     def demo(self) -> bool:
@@ -178,6 +221,12 @@ class Manifest:
 
     def om_name(self, bs: int | str) -> str:
         return self.om_output.format(bs=bs)
+
+    def guide_flags(self, bs: int | None) -> tuple[str, ...]:
+        """The ATC flags the model's guide adds for batch size ``bs`` (None: a dynamic-batch OM, which the
+        guides do not build: only the flags for every batch size)."""
+        per = self.guide_atc.get(str(bs), ()) if bs is not None else ()
+        return tuple(self.guide_atc.get("all", ())) + tuple(per)
 
     @property
     def height(self) -> int:
@@ -256,6 +305,36 @@ def _accuracy(t: dict, path: Path) -> dict:
     return acc
 
 
+def _cli(t: dict, path: Path) -> tuple[dict, tuple[Command, ...]]:
+    cli = t.get("cli", {})
+    aliases = dict(cli.get("aliases", {}))
+    for script, step in aliases.items():
+        if not _SCRIPT.match(script) or script in (s + ".py" for s in STEPS) or script == "model.py":
+            raise BundleError(f"{path}: `cli.aliases` {script!r} must be a new script name like get_info.py")
+        if step not in STEPS:
+            raise BundleError(f"{path}: `cli.aliases.{script}` = {step!r}: expected one of {', '.join(STEPS)}")
+    commands = []
+    for i, row in enumerate(cli.get("commands", [])):
+        step, argv = row.get("step"), tuple(row.get("argv", ()))
+        if step not in STEPS or not argv:
+            raise BundleError(f"{path}: `cli.commands[{i}]` needs a step ({', '.join(STEPS)}) and an argv")
+        if argv[0] != step + ".py" and aliases.get(argv[0]) != step:
+            raise BundleError(f"{path}: `cli.commands[{i}]` runs {argv[0]}, which is not a script of step {step}")
+        for arg in argv[1:]:
+            for name in re.findall(r"\{([^{}]*)\}", arg):
+                if name not in COMMAND_FIELDS:
+                    raise BundleError(f"{path}: `cli.commands[{i}]`: unknown placeholder {{{name}}} in {arg!r}")
+        commands.append(Command(step, argv, row.get("source", "")))
+    return aliases, tuple(commands)
+
+
+def _guide_atc(table: dict, path: Path) -> dict:
+    for key in table:
+        if key != "all" and not (key.isdigit() and int(key) >= 1):
+            raise BundleError(f"{path}: `om.guide_atc.{key}`: keys are batch sizes (16) or all")
+    return {key: tuple(flags) for key, flags in table.items()}
+
+
 def parse(path: Path, model_dir: Path) -> Manifest:
     """Parse and validate one manifest file."""
     try:
@@ -293,6 +372,7 @@ def parse(path: Path, model_dir: Path) -> Manifest:
     shape = tuple(g("input.shape"))
     if len(shape) != 3 or shape[0] != 3 or shape[1] != pre.crop or shape[2] != pre.crop:
         raise BundleError(f"{path}: `input.shape` {list(shape)} does not match preprocess.crop {pre.crop}")
+    aliases, commands = _cli(t, path)
     classes, offset = g("classes"), g("label_offset", 0)
     if not 0 <= offset < classes:
         raise BundleError(f"{path}: `label_offset` must be between 0 and classes - 1, got {offset}")
@@ -320,19 +400,29 @@ def parse(path: Path, model_dir: Path) -> Manifest:
         opset=g("onnx.opset", 11),
         om_output=g("om.output"),
         atc_extra=tuple(g("om.atc_extra", [])),
-        guide_atc=tuple(g("om.guide_atc", [])),
+        guide_atc=_guide_atc(g("om.guide_atc", {}), path),
         om_static_onnx=g("om.static_onnx", False),
         preprocess=pre,
         info_file=g("files.info"),
         pth2onnx_args=tuple(g("cli.pth2onnx", ["weights", "onnx"])),
         accuracy=_accuracy(t, path),
         throughput=tuple(rows),
+        aliases=aliases,
+        commands=commands,
     )
 
 
+def _travelled() -> Manifest | None:
+    """The manifest of the travelled folder this common/ sits in (``make package``), else None."""
+    own = ROOT / TRAVELLED
+    return parse(own, ROOT) if own.is_file() and not MANIFESTS.is_dir() else None
+
+
 def names(role: str | None = None) -> list[str]:
-    """Model names with a manifest in the repository (sorted); ``role`` keeps only ``guide`` or ``demo`` ones."""
-    found = sorted(p.stem for p in MANIFESTS.glob("*.toml"))
+    """Model names with a manifest in the repository (sorted); ``role`` keeps only ``guide`` or ``demo`` ones.
+    In a travelled model folder: that one model."""
+    here = _travelled()
+    found = [here.name] if here else sorted(p.stem for p in MANIFESTS.glob("*.toml"))
     return found if role is None else [n for n in found if load(n).role == role]
 
 
@@ -342,7 +432,13 @@ def guide_models() -> list[str]:
 
 
 def load(name: str) -> Manifest:
-    """Load the manifest of a model by name (repository layout)."""
+    """Load the manifest of a model by name (repository layout, or the travelled folder's own one, so
+    ``python3 -m common <step>`` works there too)."""
+    here = _travelled()
+    if here is not None:
+        if here.name != name:
+            raise BundleError(f"unknown model {name!r}: this travelled folder ({ROOT}) holds {here.name}")
+        return here
     path = MANIFESTS / f"{name}.toml"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in MANIFESTS.glob("*.toml"))) or "none"

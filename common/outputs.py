@@ -1,7 +1,11 @@
 """Per-sample output files in the ais_bench layout, and reading them back.
 
-``<dir>/<input stem>_<k>.<txt|bin|npy>``, output index k from 0 (the legacy benchmark tool: from 1).
-TXT is one line of ``%f`` values separated by spaces with a trailing space; BIN is raw float32.
+``<dir>/<key>_<k>.<txt|bin|npy>``, output index k from 0 (the legacy benchmark tool: from 1), where the
+key is the input's base name up to its first dot (ais_bench's rule; ``stem``). TXT is one line of
+``%f`` values separated by spaces with a trailing space. The bundle writes BIN as raw float32 and NPY
+as float32; ais_bench's CLI writes both in the OM's output dtype (float16 for an OM built with
+``--output_type=FP16``) and NPY with shape (1, N): ``read`` reads NPY by its header and BIN by its
+size against the model's class count (``read(path, width)``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import numpy as np
 
 from common import fixedtxt
 from common.errors import BundleError
+from common.images import key
 
 FORMATS = ("TXT", "BIN", "NPY")
 _NAME = re.compile(r"^(?P<stem>.+)_(?P<k>\d+)\.(?P<ext>txt|bin|npy)$", re.IGNORECASE)
@@ -54,8 +59,23 @@ def write_rows(paths: list[Path], rows, fmt: str) -> None:
 
 
 def stem(input_path: Path | str) -> str:
-    """The name an input's outputs carry: ``<stem>_<k>.<fmt>``."""
-    return Path(input_path).stem
+    """The name an input's outputs carry, ``<key>_<k>.<fmt>``: ais_bench's rule, the base name up to its
+    first dot (``chelsea.v2.bin`` -> ``chelsea_0.txt``), for every backend, so that the files of one
+    backend and another, and of the real ais_bench CLI, have the same names."""
+    return key(input_path)
+
+
+def check_unique(inputs: list[Path]) -> None:
+    """Refuse (one line, naming both) inputs whose outputs would have the same name."""
+    seen: dict[str, Path] = {}
+    for p in inputs:
+        k = stem(p)
+        if k in seen:
+            raise BundleError(
+                f"{seen[k].name} and {Path(p).name} would both be written as {k}_0.* (ais_bench names outputs "
+                "by the input's name up to its first dot): rename one"
+            )
+        seen[k] = Path(p)
 
 
 def name(stem: str, k: int, fmt: str) -> str:
@@ -118,8 +138,27 @@ def valid(path: Path) -> bool:
         return False
 
 
-def read(path: Path) -> np.ndarray:
-    """One sample's output vector (float32)."""
+_BIN_DTYPES = {4: np.dtype(np.float32), 2: np.dtype(np.float16)}
+
+
+def bin_dtype(path: Path, width: int | None = None) -> np.dtype:
+    """The dtype of a BIN output file of ``width`` values (the model's class count): ``width * 4`` bytes
+    is float32, ``width * 2`` float16 (ais_bench writes BIN in the OM's output dtype); float32 when the
+    width is unknown. A size that fits neither is one error naming both."""
+    if not width:
+        return np.dtype(np.float32)
+    size = Path(path).stat().st_size
+    for itemsize, dtype in _BIN_DTYPES.items():
+        if size == width * itemsize:
+            return dtype
+    raise BundleError(
+        f"{path}: {size} bytes, but an output of {width} values is {width * 4} bytes as float32 "
+        f"or {width * 2} as float16 (was it written by another model?)"
+    )
+
+
+def read(path: Path, width: int | None = None) -> np.ndarray:
+    """One sample's output vector, as float32 (BIN read in the dtype its size says for ``width``)."""
     try:
         ext = path.suffix.lower()
         if ext == ".txt":
@@ -127,7 +166,7 @@ def read(path: Path) -> np.ndarray:
                 line = f.readline()
             values = np.array(line.split(), dtype=np.float32)
         elif ext == ".bin":
-            values = np.fromfile(path, dtype=np.float32)
+            values = np.fromfile(path, dtype=bin_dtype(path, width)).astype(np.float32, copy=False)
         else:
             values = np.load(path).astype(np.float32).ravel()
     except (OSError, ValueError) as exc:
@@ -137,35 +176,37 @@ def read(path: Path) -> np.ndarray:
     return values
 
 
-def read_matrix(paths: list[Path], dtype=np.float32, chunk: int = 1000) -> np.ndarray:
+def read_matrix(paths: list[Path], width: int | None = None, chunk: int = 1000) -> np.ndarray:
     """Every sample's output vector as one (len(paths), width) float32 matrix, row i from ``paths[i]``
-    (what ``read`` gives for each, bit for bit), fast: BIN files are read with ``os.readv`` straight into
-    the matrix (``dtype``: the element type of the BIN files, e.g. float16 for an OM's fp16 outputs),
-    TXT files in chunks through the exact ``'%f'`` parser (``common.fixedtxt``; any other spelling is
-    parsed file by file). A file that is unreadable, empty or of another width is named in the error."""
+    (what ``read(path, width)`` gives for each, bit for bit), fast: BIN files are read with ``os.readv``
+    straight into the matrix, in the dtype the first one's size says for ``width`` (the model's class
+    count: float32, or float16 from an fp16 OM); TXT files in chunks through the exact ``'%f'`` parser
+    (``common.fixedtxt``; any other spelling is parsed file by file). A file that is unreadable, empty
+    or of another width than the first is named in the error."""
     paths = [p if isinstance(p, Path) else Path(p) for p in paths]
     if not paths:
         return np.empty((0, 0), dtype=np.float32)
-    first = read(paths[0]) if paths[0].suffix.lower() != ".bin" else None
-    if first is None:
-        first = _bin_rows(paths[:1], np.dtype(dtype), None, paths[0])[0]
-    width = first.size
-    out = np.empty((len(paths), width), dtype=np.float32)
+    bins = [p for p in paths if p.suffix.lower() == ".bin"]
+    dtype = bin_dtype(bins[0], width) if bins else np.dtype(np.float32)
+    if paths[0].suffix.lower() == ".bin":
+        first = _bin_rows(paths[:1], dtype, None, paths[0])[0]
+    else:
+        first = read(paths[0], width)
+    n = first.size
+    out = np.empty((len(paths), n), dtype=np.float32)
     by_ext: dict[str, list[int]] = {}
     for i, p in enumerate(paths):
         by_ext.setdefault(p.suffix.lower(), []).append(i)
     for ext, rows in by_ext.items():
-        if ext == ".bin":
-            for j in range(0, len(rows), chunk):
-                part = rows[j : j + chunk]
-                out[part] = _bin_rows([paths[i] for i in part], np.dtype(dtype), width, paths[0])
-        elif ext == ".txt":
-            for j in range(0, len(rows), chunk):
-                part = rows[j : j + chunk]
-                out[part] = _txt_rows([paths[i] for i in part], width, paths[0])
-        else:
-            for i in rows:
-                out[i] = _same_width(read(paths[i]), paths[i], width, paths[0])
+        for j in range(0, len(rows), chunk):
+            part = rows[j : j + chunk]
+            if ext == ".bin":
+                out[part] = _bin_rows([paths[i] for i in part], dtype, n, paths[0])
+            elif ext == ".txt":
+                out[part] = _txt_rows([paths[i] for i in part], n, paths[0])
+            else:
+                for i in part:
+                    out[i] = _same_width(read(paths[i], width), paths[i], n, paths[0])
     return out
 
 

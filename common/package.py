@@ -1,40 +1,49 @@
-"""``make package``: one model folder that travels — the model's scripts and architecture, its manifest
-as ``manifest.toml``, a copy of ``common/``, the pinned requirements and the Apache-2.0 LICENSE.
-Copied to another machine, it runs the guide's command lines with nothing else from this repository."""
+"""``make package``: the model's ModelZoo submission folder, one folder that travels.
+
+``<WORK>/package/<model>/`` holds the model's scripts under the short names and the guide's names,
+its architecture and env.sh, its manifest as ``manifest.toml``, a copy of ``common/``, the Apache-2.0
+LICENSE, a short ``requirements.txt``, ``README.md`` (the hand-written part of models/<model>/README.md
+around a part generated from the manifest and the run records in WORK), ``modelzoo_level.txt`` (from
+the same records) and ``test/{pth2om.sh,eval_acc_perf.sh,parse.py}``. Copied to another machine, it runs
+the guide's command lines with nothing else from this repository. It is written atomically, and the
+same sources and records give the same files.
+"""
 
 from __future__ import annotations
 
-import json
+import os
 import shutil
 from pathlib import Path
 
-from common import atomic
-from common.manifest import ROOT, Manifest
+from common import atomic, level, readme, submission
+from common.layout import Layout
+from common.manifest import ROOT, TRAVELLED, Manifest
+from common.runs import read_runs
 
-IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
-
-
-def level(m: Manifest, result: Path | None) -> str:
-    """modelzoo_level.txt from a full-ImageNet result: precision OK within 1 point of the upstream top-1."""
-    func, prec = "NOK", "NOK"
-    if result and result.is_file():
-        values = {v["key"]: v["value"] for v in json.loads(result.read_text())["value"]}
-        func = "OK"
-        top1 = float(values["Top1 accuracy"].rstrip("%"))
-        upstream = m.accuracy.get("upstream", {}).get("top1")
-        if values["Number of images"] == "50000" and upstream is not None:
-            prec = "OK" if top1 >= upstream - 1.0 else "NOK"
-    return f"FuncStatus:{func}\nPrecisionStatus:{prec}\nAutoTune:NOK\nPerfStatus:NOK\n"
+IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "README.md")
+EXECUTABLE = 0o755
 
 
-def build(m: Manifest, dest: Path, result: Path | None = None) -> Path:
-    """Write the travelling folder ``dest/<model>`` atomically and return it."""
-    target = Path(dest) / m.name
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    os.chmod(path, mode)
+
+
+def build(m: Manifest, layout: Layout, dest: Path | None = None) -> tuple[Path, list[level.Level]]:
+    """Write the submission folder ``<dest or WORK/package>/<model>`` and return it with its levels."""
+    runs = read_runs(layout.runs())
+    found = level.levels(m, runs)
+    target = Path(dest or layout.package_dir) / m.name
     with atomic.atomic_dir(target) as tmp:
         shutil.copytree(m.model_dir, tmp, dirs_exist_ok=True, ignore=IGNORE)
-        shutil.copyfile(m.path, tmp / "manifest.toml")
+        shutil.copyfile(m.path, tmp / TRAVELLED)
         shutil.copytree(Path(__file__).resolve().parent, tmp / "common", ignore=IGNORE)
-        for name in ("LICENSE", "requirements.txt"):
-            shutil.copyfile(ROOT / name, tmp / name)
-        (tmp / "modelzoo_level.txt").write_text(level(m, result))
-    return target
+        shutil.copyfile(ROOT / "LICENSE", tmp / "LICENSE")
+        _write(tmp / "requirements.txt", submission.requirements(m, ROOT))
+        _write(tmp / "modelzoo_level.txt", level.text(found))
+        readme.write(tmp / "README.md", m, runs, found, source=Path(m.model_dir) / "README.md")
+        _write(tmp / "test" / "pth2om.sh", submission.pth2om_sh(m), EXECUTABLE)
+        _write(tmp / "test" / "eval_acc_perf.sh", submission.eval_sh(m), EXECUTABLE)
+        _write(tmp / "test" / "parse.py", submission.PARSE_PY)
+    return target, found

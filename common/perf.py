@@ -1,7 +1,11 @@
-"""Pure-inference throughput sweep over batch sizes: warm-up, repeated timed runs, median.
+"""Pure-inference throughput sweep over batch sizes, each figure labelled by what produced it.
 
-Samples/s come from the batch that actually ran (bs / median latency); p50 and p99 latency are
-reported per batch. Published figures from the manifest sit in adjacent columns, labelled.
+In-process backends (ONNX Runtime, PyTorch) are timed on the host: warm-up, repeated timed runs over
+random inputs, samples/s = bs / median latency. A tool that reports its own figure keeps it and says
+how it is made (ais_bench: 1000 x bs / mean NPU compute time over a zero-filled batch; the legacy
+benchmark: its ave_throughputRate): every ``PerfRow`` carries its ``source`` and ``method``, and the
+table's footer lists each. p50 and p99 latency are per batch. Published figures from the manifest sit
+in adjacent columns, labelled.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import numpy as np
 from common import atomic
 from common.manifest import Manifest
 
-HOST_METHOD = "median latency of timed runs after 2 warm-up runs, random inputs"
+HOST_METHOD = "samples/s = bs / median latency of timed runs after 2 warm-up runs, random inputs"
 
 
 @dataclass
@@ -77,9 +81,15 @@ def table(m: Manifest, rows: list[PerfRow], device: str, notes: list[str] | tupl
         cells = [str(r.bs), f"{r.samples_per_s:.2f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}", str(r.runs)]
         cells += [f"{fps[r.bs]:g}" if r.bs in fps else "—" for _, fps in pub]
         lines.append("| " + " | ".join(cells) + " |")
-    how = sorted({f"{r.source}: {r.method}" for r in rows})
-    note = (
-        "\nMeasured: " + "; ".join(how) + ". Published columns are the guides' figures for Ascend/T4 hardware "
+    how = {}
+    for r in rows:
+        how.setdefault(f"{r.source}: {r.method}", []).append(str(r.bs))
+    sizes = len(how) > 1
+    note = "\nHow each measured figure was produced:\n" + "".join(
+        f"- {text}" + (f" (bs {', '.join(bs)})" if sizes else "") + "\n" for text, bs in how.items()
+    )
+    note += (
+        "\nPublished columns are the guides' figures for Ascend/T4 hardware "
         "(Ascend 310 = per card, 4 chips), not measured here.\n"
     )
     return "\n".join(lines) + "\n" + note + "".join(f"\n{n}\n" for n in notes)

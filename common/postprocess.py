@@ -58,7 +58,13 @@ def _names(stems: list[str], limit: int = 5) -> str:
     return ", ".join(sorted(stems)[:limit]) + more
 
 
-def evaluate(result_dir: Path, label_file: Path, label_offset: int = 0, expect: list[str] | None = None) -> Accuracy:
+def evaluate(
+    result_dir: Path,
+    label_file: Path,
+    label_offset: int = 0,
+    expect: list[str] | None = None,
+    width: int | None = None,
+) -> Accuracy:
     """Score the outputs in ``result_dir`` against ``label_file``; model class = label + ``label_offset``.
 
     ``expect`` (image stems that should have an output, e.g. from the info file) turns a missing
@@ -83,7 +89,7 @@ def evaluate(result_dir: Path, label_file: Path, label_offset: int = 0, expect: 
     if unlabelled:
         raise BundleError(f"{label_file}: no label for {len(unlabelled)} output(s): {_names(unlabelled)}")
     stems = sorted(files)
-    logits = outputs.read_matrix([files[s] for s in stems])  # one matrix; a file of another width is named
+    logits = outputs.read_matrix([files[s] for s in stems], width)  # one matrix; another width is named
     classes = logits.shape[1]
     truth = np.array([labels[s] + label_offset for s in stems])
     if truth.max() >= classes:

@@ -43,6 +43,43 @@ def _accuracy_rows(cfg: Config, result: dict | None) -> list[str]:
     return rows
 
 
+def _om_record(cfg: Config) -> dict:
+    """For an OM run: the chip its OM was built for and the ATC command line (from the OM's records)."""
+    if cfg.backend not in ("om", "benchmark"):
+        return {}
+    layout = cfg.layout
+    gear = "dyn" if cfg.settings.dynamic_batch else cfg.bs
+    soc, atc = layout.om_soc(gear), layout.atc_log(gear)
+    first = atc.read_text(encoding="utf-8", errors="replace").splitlines()[:1] if atc.is_file() else []
+    return {
+        "soc": soc.read_text(encoding="utf-8").strip() if soc.is_file() else "",
+        "atc": first[0][2:] if first and first[0].startswith("$ ") else "",
+    }
+
+
+def ran(summary: dict) -> str:
+    """What ran, from a summary: the bundle's ``args.backend``, or for a summary the ais_bench CLI wrote
+    itself (``args`` is its argv list) the command line."""
+    args = summary.get("args")
+    if isinstance(args, list):
+        return "ais_bench CLI: python3 -m ais_bench " + " ".join(str(a) for a in args[1:])
+    return str(args_dict(summary).get("backend", ""))
+
+
+def infer_method(summary: dict) -> str:
+    """How a summary's throughput figure was produced, in words."""
+    if summary.get("throughput_method"):
+        return str(summary["throughput_method"])
+    source = str(summary.get("timing_source", ""))
+    if isinstance(summary.get("args"), list):
+        return "ais_bench CLI's own figure: 1000 x bs / mean NPU compute time of the batches run"
+    if source == "ais_bench":
+        return "ais_bench NPU compute time: samples / summed compute time of the batches run"
+    if source.startswith("host"):
+        return f"{source}: samples / summed wall time of the batches run"
+    return source or "unknown"
+
+
 def write(art: Artifacts) -> Path:
     from common.errors import BundleError
     from common.weights import cached_md5
@@ -69,7 +106,7 @@ def write(art: Artifacts) -> Path:
         "title": m.title,
         "backend": cfg.backend,
         "bs": cfg.bs,
-        "ran": args_dict(summary).get("backend", ""),
+        "ran": ran(summary),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "host": platform.node(),
         "machine": platform.machine(),
@@ -82,6 +119,8 @@ def write(art: Artifacts) -> Path:
         "infer_throughput": summary.get("throughput"),
         "infer_timing": summary.get("timing_source"),
         "infer_pipeline_throughput": summary.get("pipeline_throughput"),
+        "infer_throughput_method": infer_method(summary) if summary else None,
+        **_om_record(cfg),
     }
     perf_rec = records.read(run.file("perf.json")) or {}
     info["device"] = perf_rec.get("device") or info["ran"] or cfg.backend
@@ -136,9 +175,9 @@ def _pipeline_line(summary: dict, perf_rec: dict, bs: int) -> str:
     """The pipeline's own figures (``make infer`` over the dataset) beside the perf sweep's at its bs."""
     text = (
         f"The pipeline's own figures (make infer, bs {bs}): {summary.get('throughput', 0):.2f} samples/s "
-        f"({summary.get('timing_source', '')})"
+        f"({infer_method(summary)})"
     )
-    if summary.get("host_throughput") and summary.get("timing_source", "").startswith("ais_bench"):
+    if summary.get("host_throughput"):
         text += f"; host-measured around each run: {summary['host_throughput']:.2f} samples/s"
     sweep = next((r for r in perf_rec.get("rows", []) if r.get("bs") == bs), None)
     e2e = summary.get("pipeline_throughput")

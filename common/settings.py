@@ -96,6 +96,14 @@ TABLE: tuple[Setting, ...] = (
         choices=("debug", "info", "warning", "error", "null"),
     ),
     Setting("ATC_EXTRA", "", "text", "extra ATC flags, split like a shell would (never run by one)"),
+    Setting(
+        "ATC_PROFILE",
+        "bundle",
+        "choice",
+        "ATC flags: bundle (the guides' common command) | guide (+ the model guide's own flags, e.g. "
+        "EfficientNet-B3 bs16 --auto_tune_mode=RL,GA, CANN 5.x)",
+        choices=("bundle", "guide"),
+    ),
     Setting("SIMPLIFY", "1", "flag", "0 skips onnx-simplifier"),
     Setting("PROGRESS", "1", "flag", "0 hides progress bars"),
     Setting("SAMPLE_DIR", "work/sample", "text", "where DATASET=sample is built"),
@@ -135,6 +143,13 @@ TABLE: tuple[Setting, ...] = (
     Setting("DOCKER_ARGS", "", "text", "extra image build flags, e.g. --build-arg CANN_TAG=...", scope="make"),
     Setting("QUICK", "0", "flag", "1: make bench runs its short version (what the test suite runs)", scope="make"),
     Setting("BENCH_OUT", "work/bench", "text", "where make bench writes its JSON results", scope="make"),
+    Setting(
+        "COMPAT_DIR",
+        "",
+        "text",
+        "where make compat-envs puts its Python 3.7-3.13 venvs (default ~/.cache/modelzoo-bundle/compat)",
+        scope="make",
+    ),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in TABLE}
 # defaults the Makefile computes itself (documented in the help text)

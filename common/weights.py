@@ -341,9 +341,10 @@ def ensure(
                 continue
             return _finish(spec, part, target, url, verify)
         tried = "\n".join(failures)
+        where = f" (e.g. from {spec.where})" if spec.where else ""
         raise WeightsError(
             f"could not download {spec.file} from any mirror (offline?):\n{tried}\n"
-            f"Get it another way and {_missing_message(spec, target)}"
+            f"Get it another way{where} and {_missing_message(spec, target)}"
         )
     finally:
         lock.release()

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,11 @@ def fakes(monkeypatch, tmp_path):
         rows = [json.loads(s) for s in log.read_text().splitlines()] if log.exists() else []
         return [r for r in rows if tool is None or r["tool"] == tool]
 
-    return calls
+    yield calls
+    # the process-wide teardown the bundle leaves to exit, done per test here so that each test starts
+    # with no device open (the stand-in initialises ACL again unless FAKE_ACL_STRICT_FINALIZE=1)
+    ais_bench.finalize()
+    ais_bench._Acl.finalized = False
 
 
 @pytest.fixture
@@ -361,17 +366,35 @@ def test_dynamic_batch_om(api, fakes, tiny, tmp_path, monkeypatch):
     assert fakes("ais_bench")[-1]["argv"][-2:] == ["--dymBatch", "4"]
 
 
-def test_old_release_sumary_spelling(fakes, tiny, tiny_om, monkeypatch):
-    from ais_bench.infer.interface import InferSession
+SESSION_SCRIPT = """
+import sys
+import tempfile
+import numpy as np
+from common.backends.ais_bench import AisBenchSession
+a, b = AisBenchSession(sys.argv[1], device="0"), AisBenchSession(sys.argv[1], device="1")
+a.run(np.zeros((4, 3, 32, 32), np.float32))
+b.run(np.zeros((4, 3, 32, 32), np.float32))
+a.close()  # must not tear down b (finalize() is process-wide in both front-ends)
+b.run(np.zeros((4, 3, 32, 32), np.float32))
+times = b.own_timings()
+assert len(times) == 2 and all(t > 0 for t in times), times
+print(a.lineage, b.describe())
+b.close()
+"""
 
-    from common.backends.ais_bench import AisBenchSession
 
-    monkeypatch.delattr(InferSession, "summary")
-    backend = AisBenchSession(tiny_om)
-    backend.run(np.zeros((4, 3, 32, 32), np.float32))
-    times = backend.own_timings()
-    assert len(times) == 1 and times[0] > 0
-    backend.close()
+@pytest.mark.parametrize(("lineage", "name"), [("tools2023", "tools"), ("msit2024", "msit")])
+def test_session_on_each_front_end(lineage, name, fakes, tiny_om):
+    """Timings from sumary() (2023) or summary() (msit); closing one session leaves the other working;
+    free_resource() per session where it exists, and one process-wide finalize(), at exit."""
+    env = {**os.environ, "FAKE_AIS_LINEAGE": lineage, "FAKE_ACL_STRICT_FINALIZE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-c", SESSION_SCRIPT, str(tiny_om)], capture_output=True, text=True, env=env, check=False
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert f"{name} ais_bench InferSession ({name} front-end, tiny_bs4.om, NPU 1)" in proc.stdout
+    assert len(fakes("free_resource")) == (2 if name == "msit" else 0)
+    assert len(fakes("finalize")) == 1 and len(fakes("aclFinalize")) == 1
 
 
 def test_perf_om(fakes, tiny, tiny_om):
@@ -545,3 +568,180 @@ def test_env_sh_sources_set_env_and_travels(tmp_path):
         )
         assert proc.returncode == 0, proc.stderr
         assert "mark=1" in proc.stdout and "nounset" in proc.stdout
+
+
+# ---- issue 10: what the real ais_bench front-ends need, unit by unit ---------------------------------------
+# (tests/test_ais_real_behaviour.py runs the same through the bundle's steps, for both front-ends)
+
+
+def test_output_key_is_the_name_up_to_the_first_dot(tmp_path):
+    """ais_bench names outputs basename.split('.')[0] + '_<k>'; the guides key labels the same way."""
+    from common import dataset_info, images
+
+    assert outputs.stem("/a.b/chelsea.v2.bin") == images.key("chelsea.v2.png") == "chelsea"
+    assert outputs.stem("ILSVRC2012_val_00000001.bin") == "ILSVRC2012_val_00000001"
+    with pytest.raises(BundleError, match=r"^cat\.a\.bin and cat\.b\.bin would both be written as cat_0"):
+        outputs.check_unique([tmp_path / "cat.a.bin", tmp_path / "dog.bin", tmp_path / "cat.b.bin"])
+    labels = tmp_path / "val_label.txt"
+    labels.write_text("chelsea.v2.png 281\nILSVRC2012_val_00000001.JPEG 65\n")
+    assert dataset_info.read_labels(labels) == {"chelsea": 281, "ILSVRC2012_val_00000001": 65}
+    labels.write_text("cat.a.png 281\ncat.b.png 285\n")
+    with pytest.raises(BundleError, match=r":1 and line 2 names cat\.a\.png and cat\.b\.png, which share"):
+        dataset_info.read_labels(labels)
+    val = tmp_path / "val"
+    val.mkdir()
+    for name in ("cat.a.png", "cat.b.png"):
+        (val / name).write_bytes(b"")
+    with pytest.raises(BundleError, match=r"cat\.a\.png and cat\.b\.png both have the key 'cat'"):
+        images.list_images(val)
+
+
+def test_bin_outputs_are_read_in_the_dtype_the_tool_wrote(tmp_path):
+    """The CLI writes BIN/NPY in the OM's output dtype (float16 with --output_type=FP16), NPY as (1, N)."""
+    values = np.linspace(-3, 3, 1000, dtype=np.float32)
+    out = tmp_path / "outputs"
+    out.mkdir()
+    values.astype(np.float16).tofile(out / "a_0.bin")
+    values.tofile(out / "b_0.bin")
+    np.save(out / "c_0.npy", values.astype(np.float16).reshape(1, -1))
+    assert outputs.read(out / "a_0.bin").size == 500  # without the width: float32, the bundle's own format
+    assert np.array_equal(outputs.read(out / "a_0.bin", 1000), values.astype(np.float16).astype(np.float32))
+    assert np.array_equal(outputs.read(out / "b_0.bin", 1000), values)
+    assert np.array_equal(outputs.read(out / "c_0.npy"), outputs.read(out / "a_0.bin", 1000))
+    values[:300].tofile(out / "d_0.bin")
+    with pytest.raises(BundleError, match=r"d_0\.bin: 1200 bytes, but an output of 1000 values is 4000"):
+        outputs.read(out / "d_0.bin", 1000)
+
+
+def test_cli_gets_hard_links_or_private_copies_under_safe_paths(tmp_path, monkeypatch):
+    """msit's CLI refuses symbolic links, group/other-writable files and paths outside [_A-Za-z0-9/.-]."""
+    src = tmp_path / "prep dir"
+    src.mkdir()
+    mine, shared = src / "a.v2.bin", src / "b.bin"
+    mine.write_bytes(b"1234")
+    shared.write_bytes(b"5678")
+    mine.chmod(0o644)
+    shared.chmod(0o664)  # made under umask 002: a hard link would keep the group-writable mode
+    dst = tmp_path / "staged"
+    dst.mkdir()
+    link = tmp_path / "link.bin"
+    link.symlink_to(mine)
+    ais_bench.stage(link, dst / "s000000.bin")
+    ais_bench.stage(shared, dst / "s000001.bin")
+    assert (dst / "s000000.bin").stat().st_ino == mine.stat().st_ino  # a hard link to the real file
+    copy = (dst / "s000001.bin").stat()
+    assert copy.st_ino != shared.stat().st_ino and copy.st_mode & 0o777 == 0o640
+    om = src / "x.om"  # a path with a space: linked into the staging folder
+    om.write_bytes(b"om")
+    om.chmod(0o644)
+    assert ais_bench.model_arg(om, dst) == str(dst / "model.om")
+    assert ais_bench.model_arg(dst / "s000000.bin", dst) == str(dst / "s000000.bin")
+    with pytest.raises(BundleError, match=r"^TMPDIR .*/my tmp: the ais_bench CLI \(msit\) accepts only paths"):
+        ais_bench.safe_path(tmp_path / "my tmp", "TMPDIR")
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "my tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    (tmp_path / "my tmp").mkdir()
+    with pytest.raises(BundleError, match="set TMPDIR to a folder whose path has only those"):
+        ais_bench.staging_dir(src)  # src has a space too: TMPDIR is the fallback, and it is refused
+    assert ais_bench.staging_dir(tmp_path / "work").parent == tmp_path / "work"
+
+
+def test_cli_gets_a_pkg_resources_where_its_interpreter_has_none(monkeypatch):
+    """setuptools >= 81 has no pkg_resources; the msit CLI's version check cannot start without it."""
+    monkeypatch.setattr(ais_bench, "_probe", lambda exe: {"ais_bench": True, "pkg_resources": False})
+    env = ais_bench.cli_env(sys.executable)
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(ais_bench.SHIM)
+    code = "import pkg_resources as p; print(p.get_distribution('numpy').version, len(p.working_set) > 0)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == [np.__version__, "True"]
+    monkeypatch.setattr(ais_bench, "_probe", lambda exe: {"ais_bench": True, "pkg_resources": True})
+    assert str(ais_bench.SHIM) not in ais_bench.cli_env(sys.executable).get("PYTHONPATH", "")
+
+
+def test_runtime_errors_are_one_line_naming_the_call(fakes, tiny, tmp_path):
+    m, onnx_path, inputs, _ = tiny
+    om = convert(m, onnx_path, tmp_path / "work", 4, soc="Ascend310P3", dynamic_batch="1,4,8")
+    session = ais_bench.AisBenchSession(om, gear=5)  # 5 is not a gear of this OM
+    with pytest.raises(BundleError) as err:
+        session.run(np.zeros((4, 3, 32, 32), np.float32))
+    text = str(err.value)
+    assert text.startswith("ais_bench set_dynamic_batchsize(5) failed on device 0 (tiny_bsdyn.om): [1][ACL: invalid")
+    assert "DYNAMIC_BATCH" in text and "\n" not in text
+    session.close()
+    with pytest.raises(BundleError, match=r"^BS=5 is not one of the dynamic-batch OM's gears \(1,4,8\)"):
+        AisBenchRunner(lambda _bs: om, ["0"], 5, m.input_shape, dynamic=(1, 4, 8)).prepare()
+    with pytest.raises(BundleError, match=r"^ais_bench InferSession\(9, tiny_bsdyn\.om\) failed on device 9"):
+        ais_bench.AisBenchSession(om, device="9")  # the stand-in has 8 NPUs
+
+
+def test_no_session_after_the_process_wide_finalize(fakes, tiny_om):
+    ais_bench.AisBenchSession(tiny_om).close()
+    ais_bench.finalize()
+    assert len(fakes("aclFinalize")) == 1
+    with pytest.raises(BundleError, match=r"already called InferSession\.finalize\(\).*run the step again$"):
+        ais_bench.AisBenchSession(tiny_om)
+
+
+def test_atc_profile_guide_adds_the_guides_flags(fakes, tmp_path):
+    """EfficientNet-B3's guide builds its bs16 OM with --auto_tune_mode="RL,GA" (CANN 5.x), bs1 without."""
+    m = manifest.load("efficientnet-b3")
+    cmd = atc.atc_command(m, "x.onnx", "o", 16, "Ascend310", profile="guide")
+    assert cmd[-1] == "--auto_tune_mode=RL,GA" and "--log=error" in cmd  # LOG still chooses --log
+    assert atc.atc_command(m, "x.onnx", "o", 1, "Ascend310", profile="guide") == atc.atc_command(
+        m, "x.onnx", "o", 1, "Ascend310"
+    )
+    assert atc.profile_flags(m, 16, "guide", dynamic=True) == [] and atc.profile_flags(m, 16) == []
+    assert atc.atc_command(manifest.load("sk-resnet50"), "x.onnx", "o", 16, "Ascend310", profile="guide")[-1] == (
+        "--soc_version=Ascend310"
+    )
+    with pytest.raises(BundleError, match="ATC_PROFILE='tuned'"):
+        atc.profile_flags(m, 16, "tuned")
+    m = dataclasses.replace(m, input_shape=(3, 300, 300))
+    onnx_path = tiny_onnx(tmp_path / "efficientnetB3.onnx", "image", 300)
+    convert(m, onnx_path, tmp_path / "work", 16, soc="Ascend310")
+    convert(m, onnx_path, tmp_path / "work", 16, soc="Ascend310", profile="guide")  # other flags: built again
+    assert [c["argv"][-1] for c in fakes("atc")] == ["--soc_version=Ascend310", "--auto_tune_mode=RL,GA"]
+    convert(m, onnx_path, tmp_path / "work", 16, soc="Ascend310", profile="guide")  # up to date
+    assert len(fakes("atc")) == 2
+    from ais_bench import _fakeom
+
+    assert _fakeom.read(tmp_path / "work" / "om" / "efficientnetB3_bs16.om")[0]["atc_flags"]["auto_tune_mode"] == (
+        "RL,GA"
+    )
+    with pytest.raises(BundleError, match=r"exists in CANN 5\.x's ATC only; CANN >= 6 tunes with AOE"):
+        convert(m, onnx_path, tmp_path / "work", 16, soc="Ascend310", profile="guide", extra="--bogus=1")
+
+
+def test_perf_table_says_what_produced_each_figure():
+    from common import perf as perf_mod
+
+    m = manifest.load("sk-resnet50")
+    rows = [
+        perf_mod.row(4, [2.0, 2.0], "ais_bench (NPU compute time)", ais_bench.PERF_METHOD.format(loop=5), 2000.0),
+        perf_mod.row(8, [4.0, 5.0], "host-measured, ONNX Runtime (CPU)"),
+    ]
+    text = perf_mod.table(m, rows, "mixed")
+    assert "- ais_bench (NPU compute time): ais_bench pure inference: samples/s = 1000 x bs / mean NPU" in text
+    assert "(--loop 5 executions of one zero-filled batch after 1 warm-up" in text and "(bs 4)" in text
+    assert "- host-measured, ONNX Runtime (CPU): samples/s = bs / median latency" in text and "(bs 8)" in text
+
+
+def test_report_reads_a_summary_the_cli_wrote():
+    from common import report
+
+    tool = {"args": ["/x/ais_bench/__main__.py", "--model", "m.om", "--outfmt", "TXT"], "timing_source": ""}
+    assert report.ran(tool) == "ais_bench CLI: python3 -m ais_bench --model m.om --outfmt TXT"
+    assert "1000 x bs / mean NPU compute time" in report.infer_method(tool)
+    ours = {"args": {"backend": "ais_bench API (msit)"}, "timing_source": "ais_bench"}
+    assert report.ran(ours) == "ais_bench API (msit)" and "summed compute time" in report.infer_method(ours)
+
+
+def test_benchmark_outputs_follow_the_key_rule(fakes, tiny, tiny_om, tmp_path):
+    """The legacy tool names outputs by its own rule; the bundle keeps every backend's: x.v2.bin -> x_1.txt."""
+    m, _, inputs, _ = tiny
+    dotted = tmp_path / "in" / "photo.v2.bin"
+    dotted.parent.mkdir()
+    shutil.copyfile(inputs[0], dotted)
+    out = tmp_path / "results" / "bs4"
+    BenchmarkRunner(lambda _bs: tiny_om, 4, m.input_shape).infer([dotted, *inputs[1:4]], out)
+    assert "photo" in outputs.scan(out) and (out / "photo_1.txt").is_file()

@@ -311,7 +311,7 @@ def test_compare_on_a_malformed_result_and_package_onto_a_link(tmp_path):
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "sk-resnet50").symlink_to(tmp_path / "elsewhere")
     with pytest.raises(BundleError, match="is a symbolic link"):
-        package.build(m, tmp_path / "pkg")
+        package.build(m, Layout(tmp_path, m), tmp_path / "pkg")
 
 
 # ---- no value ever runs a command ------------------------------------------------------------------------

@@ -93,7 +93,7 @@ def test_read_matrix_fp16_bin_mixed_and_odd_spellings(tmp_path):
     for i, row in enumerate(half):
         paths.append(tmp_path / f"h{i}_0.bin")
         row.tofile(paths[-1])
-    assert outputs.read_matrix(paths, dtype=np.float16).tobytes() == half.astype(np.float32).tobytes()
+    assert outputs.read_matrix(paths, width=10).tobytes() == half.astype(np.float32).tobytes()
     odd = tmp_path / "odd_0.txt"
     odd.write_text("1.5\t2 3.25e0\r\n")  # not '%f': read file by file, as read() does
     good = tmp_path / "good_0.txt"

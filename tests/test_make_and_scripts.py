@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -10,7 +9,7 @@ import sys
 
 import pytest
 
-from common import manifest, package
+from common import manifest
 from tests.conftest import ROOT
 
 ENV = {**os.environ, "PROGRESS": "0", "VERIFY": "0"}
@@ -31,49 +30,13 @@ def test_help_documents_every_target_and_variable():
 def test_every_model_folder_has_the_guide_scripts():
     for name in manifest.names():
         folder = ROOT / "models" / name
-        for script in ("model.py", "pth2onnx.py", "preprocess.py", "gen_dataset_info.py", "postprocess.py", "env.sh"):
+        scripts = ["model.py", "pth2onnx.py", "preprocess.py", "gen_dataset_info.py", "postprocess.py", "env.sh"]
+        scripts += ["README.md"] if manifest.load(name).role == "guide" else []
+        for script in scripts + list(manifest.load(name).aliases):
             assert (folder / script).is_file(), f"{folder}/{script}"
 
 
-@pytest.mark.xdist_group("moco-v2")
-def test_travelled_moco_folder_runs_the_guide_command_lines(synth, photos, tmp_path):
-    """Copied with its manifest and common/, the folder runs MoCo's guide steps with nothing else."""
-    folder = package.build(manifest.load("moco-v2"), tmp_path / "elsewhere")
-    assert (folder / "manifest.toml").is_file() and (folder / "common" / "cli.py").is_file()
-    assert (folder / "modelzoo_level.txt").read_text().startswith("FuncStatus:NOK")
-    (folder / "model_lincls_best.pth.tar").write_bytes(synth("moco-v2").read_bytes())
-    val = tmp_path / "val"
-    val.mkdir()
-    for name in ("chelsea.png", "coffee.png"):
-        (val / name).write_bytes((photos / name).read_bytes())
-
-    def run(*args):
-        proc = subprocess.run([sys.executable, *args], cwd=folder, env=ENV, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr
-        return proc
-
-    out = run("pth2onnx.py", "1", "model_lincls_best.pth.tar")  # the guide's batch-size-first form
-    assert (folder / "moco-v2-bs1.onnx").is_file() and "parity" in out.stdout
-    run("preprocess.py", str(val), "./prep_dataset/new")  # the guide's script needed mkdir first; not ours
-    assert len(list((folder / "prep_dataset" / "new").glob("*.bin"))) == 2
-    run("gen_dataset_info.py", "bin", "./prep_dataset/new", "./dataset_prep_bin.info", "224", "224")
-    assert (folder / "dataset_prep_bin.info").read_text().startswith("0 ./prep_dataset/new/chelsea.bin 224 224")
-
-
-@pytest.mark.xdist_group("sk-resnet50")
-def test_sk_resnet50_flag_form(synth, tmp_path):
-    ckpt = tmp_path / "sk_resnet50.pth.tar"
-    ckpt.write_bytes(synth("sk-resnet50").read_bytes())
-    script = ROOT / "models" / "sk-resnet50" / "pth2onnx.py"
-    cmd = [sys.executable, str(script), "--pth", str(ckpt), "--onnx", str(tmp_path / "sk_resnet50.onnx")]
-    proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    parity = json.loads((tmp_path / "sk_resnet50.parity.json").read_text())
-    assert parity["top1_agree"] == 7
-    bad = subprocess.run(
-        [sys.executable, str(script), "--pth", str(tmp_path / "absent.pth")], env=ENV, capture_output=True, text=True
-    )
-    assert bad.returncode == 2 and "no such file" in bad.stderr and "Traceback" not in bad.stderr
+# the travelled folder (make package) and the guides' pth2onnx forms: tests/test_travelled.py
 
 
 def test_sk_resnet50_preprocess_flag_form(photos, tmp_path):
@@ -145,7 +108,7 @@ def test_pth2onnx_command_line_forms(name, argv, out, bs, monkeypatch, tmp_path)
     monkeypatch.setattr(weights, "ensure", lambda spec, wdir, given, verify, progress: given)
     monkeypatch.setattr(checkpoint, "load_model", lambda m, path, **kw: seen.setdefault("ckpt", path.name))
 
-    def fake_convert(model, m, path, batch, images):
+    def fake_convert(model, m, path, batch, images, *args, **kw):
         seen.update(out=path.name, bs=batch)
         return export.Parity(path.name, sorted(images), batch, 0.0, 1.0, 7, 7, True, "", 11, ["cpu"])
 

@@ -200,7 +200,8 @@ def test_guide_models_come_from_the_manifests():
     assert manifest.guide_models() == ["efficientnet-b3", "inceptionresnetv2", "moco-v2", "sk-resnet50"]
     assert manifest.load("efficientnet-lite0").role == "demo"
     assert [manifest.load(n).label_offset for n in manifest.guide_models()] == [0, 1, 0, 0]
-    assert manifest.load("efficientnet-b3").guide_atc == ('--auto_tune_mode="RL,GA"',)
+    b3 = manifest.load("efficientnet-b3")  # the guide auto-tunes its bs16 OM only
+    assert b3.guide_flags(16) == ('--auto_tune_mode="RL,GA"',) and b3.guide_flags(1) == b3.guide_flags(None) == ()
 
 
 # ---- packaging -------------------------------------------------------------------------------------------
@@ -210,7 +211,14 @@ def test_pip_install_gives_the_library_its_data_and_a_command(tmp_path):
     """A wheel of the repository holds common/ and the bundle's data; installed, it finds its manifests."""
     src = tmp_path / "src"  # a copy: building writes build/ and *.egg-info beside the sources
     src.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE", "checksums.md5"):
+    for name in (
+        "pyproject.toml",
+        "README.md",
+        "LICENSE",
+        "checksums.md5",
+        "requirements.txt",
+        "requirements-light.txt",
+    ):
         shutil.copy2(ROOT / name, src / name)
     for name in ("common", "manifests", "models"):
         shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
@@ -224,6 +232,8 @@ def test_pip_install_gives_the_library_its_data_and_a_command(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "common/cli.py" in names and "modelzoo_bundle/manifests/moco-v2.toml" in names
     assert "modelzoo_bundle/models/sk-resnet50/model.py" in names and "modelzoo_bundle/checksums.md5" in names
+    assert "modelzoo_bundle/models/moco-v2/README.md" in names and "modelzoo_bundle/models/moco-v2/get_info.py" in names
+    assert "modelzoo_bundle/requirements-light.txt" in names  # make package writes the folder's requirements
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "modelzoo = common.cli:entry" in zipfile.ZipFile(wheel).read(entry).decode()
     site = tmp_path / "site"

@@ -1,18 +1,37 @@
 """ais_bench: the Python API (``InferSession``) as a session, the ``python3 -m ais_bench`` CLI for hosts
 where only the command line works, several NPUs at once, and ais_bench's own pure-inference figure.
-ais_bench and aclruntime come as wheels built against CANN. Outputs match the ONNX Runtime path."""
+ais_bench and aclruntime come as wheels built against CANN. Outputs match the ONNX Runtime path.
+
+Two front-ends are in use, both reporting ais_bench/aclruntime 0.0.2 (README, "ais_bench versions"):
+the 2023 Ascend/tools one (``InferSession.sumary``, ``finalize()`` a method, ``infer`` ignores
+``mode='dymbatch'``) and the 2024 Ascend/msit one, also ``ait benchmark`` (``summary``,
+``free_resource()``, a static ``finalize()``, a CLI that checks every path it is given). What this
+module does so that both work:
+
+- dynamic batch: ``set_dynamic_batchsize(gear)`` before ``infer(..., mode='dymbatch')`` (item 1);
+- teardown: ``finalize()`` is process-wide in both, so a session is released with ``free_resource()``
+  where it exists and ``finalize()`` runs once, when the process exits; no session is made after it
+  (item 2);
+- the CLI gets hard links (or 0o640 copies) of the inputs under safe names in a folder whose path
+  holds only ``[_A-Za-z0-9/.-]``, the OM too when its own path would be refused, every path absolute,
+  and a ``pkg_resources`` when its interpreter has none (items 3, 5, 8);
+- every failure of the runtime is one line naming the call and a remedy (item 9).
+"""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
 import shutil
+import stat
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -24,16 +43,23 @@ from common.layout import summary_of
 
 MISSING = (
     "ais_bench not found: install the ais_bench and aclruntime wheels built against your CANN "
-    "(https://gitee.com/ascend/tools, ais-bench_workload/tool/ais_bench), source env.sh, "
-    "or use BACKEND=onnx"
+    "(https://gitee.com/ascend/tools, ais-bench_workload/tool/ais_bench, or msit/ait benchmark), "
+    "source env.sh, or use BACKEND=onnx"
 )
 PERF_SOURCE = "ais_bench (NPU compute time)"
-PERF_METHOD = "ais_bench --loop: 1000 x bs / mean NPU compute time, zero inputs"
+PERF_METHOD = (
+    "ais_bench pure inference: samples/s = 1000 x bs / mean NPU compute time, zero inputs "
+    "(--loop {loop} executions of one zero-filled batch after 1 warm-up; p50/p99 of the same executions)"
+)
 _THROUGHPUT = re.compile(r"^\[INFO\] throughput\b.*:\s*([0-9.eE+-]+)\s*$", re.MULTILINE)
+# the characters the msit CLI accepts in a path (path_security_check.PATH_WHITE_LIST_REGEX)
+SAFE_CHARS = "A-Z a-z 0-9 _ - . /"
+_SAFE_PATH = re.compile(r"^[_A-Za-z0-9/.-]+$")
+SHIM = Path(__file__).resolve().parent / "ais_bench_env"  # holds only pkg_resources.py
 
 
 def _ms(entries: list) -> list[float]:
-    """Compute times in ms: aclruntime reports (start, end) pairs; some releases plain durations."""
+    """Compute times in ms: msit reports (start, end) pairs, the 2023 front-end durations."""
     return [float(e[1] - e[0]) if isinstance(e, (tuple, list)) else float(e) for e in entries]
 
 
@@ -46,10 +72,93 @@ def api_available() -> bool:
     return True
 
 
+def lineage(cls) -> str:
+    """Which front-end an ``InferSession`` class is: ``msit`` (2024, has ``free_resource``), ``tools``
+    (2023, has ``sumary``) or ``unknown``. Both install as ais_bench 0.0.2, so the class tells."""
+    if hasattr(cls, "free_resource"):
+        return "msit"
+    if hasattr(cls, "sumary"):
+        return "tools"
+    return "unknown"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
+
+
+# ------------------------------------------------------------------------- the process-wide ACL state
+
+
+class _Acl:
+    """Both front-ends' ``finalize()`` destroys every device context of the process and calls
+    aclFinalize, and nothing initialises ACL again afterwards. So: sessions are released one by one
+    (``free_resource()`` where the front-end has it; the 2023 one has not, its sessions stay loaded),
+    and ``finalize()`` runs once, at exit, after every session of every thread is done."""
+
+    lock = threading.Lock()
+    sessions: list = []  # every InferSession made in this process (the 2023 finalize is a method)
+    finalized = False
+    hooked = False
+
+
+def _made(session) -> None:
+    with _Acl.lock:
+        _Acl.sessions.append(session)
+        if not _Acl.hooked:
+            atexit.register(finalize)
+            _Acl.hooked = True
+
+
+def _check_not_finalized(path: Path) -> None:
+    if _Acl.finalized:
+        raise BundleError(
+            f"ais_bench InferSession(…, {path.name}): this process already called InferSession.finalize() "
+            "(a process-wide teardown after which ACL cannot start again): run the step again"
+        )
+
+
+def finalize() -> None:
+    """``InferSession.finalize()`` once per process, when every session is done (registered with
+    atexit by the first session). Failures at exit are ignored: the process is ending anyway."""
+    with _Acl.lock:
+        if _Acl.finalized or not _Acl.sessions:
+            return
+        _Acl.finalized = True
+        last = _Acl.sessions[-1]
+        _Acl.sessions.clear()
+    try:
+        last.finalize()  # a method (2023) or a staticmethod (msit): callable on an instance either way
+    except Exception:  # noqa: BLE001 - at exit, nothing is left to protect
+        pass
+
+
+# -------------------------------------------------------------------------------------- the session
+
+
+def _remedy(call: str, text: str, gear: int | None) -> str:
+    if call.startswith("set_dynamic_batchsize"):
+        return (
+            f"batch size {gear} is not one of the OM's gears: pick BS among DYNAMIC_BATCH, or rebuild the OM "
+            "with `make om DYNAMIC_BATCH=...`"
+        )
+    if "SetContext" in text or "finalize" in text:
+        return "a session of this process was torn down by InferSession.finalize(); run the step again"
+    if call.startswith("InferSession"):
+        return "check the device id (DEVICE=, `npu-smi info`) and that the OM was built for this chip (SOC=, `make om`)"
+    return (
+        "the runtime's [ERROR] lines above give the cause; check `npu-smi info`, that the OM matches BS/DYNAMIC_BATCH "
+        "(`make om`), or use BACKEND=onnx"
+    )
+
+
 class AisBenchSession(Session):
+    """One OM on one NPU through ``InferSession``. ``gear`` is the batch size a dynamic-batch OM runs at
+    (a short last batch is padded to it); a static OM's batch is its own."""
+
     name = "om"
 
-    def __init__(self, model_path: Path | str, device: str = "0"):
+    def __init__(self, model_path: Path | str, device: str = "0", gear: int | None = None):
         try:
             from ais_bench.infer.interface import InferSession
         except ImportError:
@@ -57,55 +166,128 @@ class AisBenchSession(Session):
         path = Path(model_path)
         if not path.is_file():
             raise BundleError(f"{path}: no OM model (run `make om` first)")
-        self.device = str(device)
-        try:
-            self.session = InferSession(int(self.device), str(path))
-        except (RuntimeError, ValueError) as exc:
-            raise BundleError(f"{path}: ais_bench cannot load it on device {device} ({str(exc)[:200]})") from None
-        inp = self.session.get_inputs()[0]
+        self.device, self.model_path, self.gear = str(device), path, gear
+        self.lineage = lineage(InferSession)
+        self.session = None
+        _check_not_finalized(path)
+        call = f"InferSession({self.device}, {path.name})"
+        self.session = self._call(call, InferSession, int(self.device), str(path))
+        _made(self.session)
+        inp = self._call("get_inputs", self.session.get_inputs)[0]
         self.input_name = inp.name
         self.input_shape = tuple(inp.shape[1:])
         self.batch = int(inp.shape[0]) if int(inp.shape[0]) > 0 else None
         self.mode = "static" if self.batch else "dymbatch"
-        self.model_path = path
-        self._gear: int | None = None
+        self._gear_set: int | None = None
+
+    def _call(self, call: str, fn, *args, **kwargs):
+        """``fn(*args)``; a RuntimeError/ValueError of the runtime becomes one line naming the call."""
+        try:
+            return fn(*args, **kwargs)
+        except (RuntimeError, ValueError) as exc:
+            text = _first_line(exc)
+            gear = args[0] if call.startswith("set_dynamic_batchsize") and args else self.gear
+            raise BundleError(
+                f"ais_bench {call} failed on device {self.device} ({self.model_path.name}): {text} — "
+                + _remedy(call, text, gear)
+            ) from None
 
     def run(self, batch: np.ndarray) -> list[np.ndarray]:
-        """One batch; on a dynamic-batch OM a short last batch is padded to the first batch's size."""
+        """One batch. A dynamic-batch OM gets ``set_dynamic_batchsize(gear)`` first (the 2023 front-end
+        ignores ``mode='dymbatch'``; msit sets it again, harmlessly) and a short batch padded to the gear."""
         n = batch.shape[0]
         if self.mode == "dymbatch":
-            self._gear = self._gear or n
-            if n < self._gear:
-                batch = np.concatenate([batch, np.zeros((self._gear - n, *batch.shape[1:]), batch.dtype)])
-        outs = self.session.infer([np.ascontiguousarray(batch, dtype=np.float32)], mode=self.mode)
+            gear = self.gear or self._gear_set or n
+            if n > gear:
+                raise BundleError(f"a batch of {n} on a dynamic-batch OM run at batch size {gear}")
+            if n < gear:
+                batch = np.concatenate([batch, np.zeros((gear - n, *batch.shape[1:]), batch.dtype)])
+            if self._gear_set != gear:
+                self._call(f"set_dynamic_batchsize({gear})", self.session.set_dynamic_batchsize, gear)
+                self._gear_set = gear
+        x = np.ascontiguousarray(batch, dtype=np.float32)
+        outs = self._call("infer", self.session.infer, [x], mode=self.mode)
         return [np.asarray(o.to_host() if hasattr(o, "to_host") else o)[:n] for o in outs]
 
     def own_timings(self) -> list[float]:
-        """ais_bench's NPU compute time per inference (ms)."""
-        info = self.session.summary() if hasattr(self.session, "summary") else self.session.sumary()
+        """ais_bench's NPU compute time per execution (ms): msit ``summary()``, 2023 ``sumary()``."""
+        if hasattr(self.session, "summary"):
+            info = self._call("summary", self.session.summary)
+        else:
+            info = self._call("sumary", self.session.sumary)
         return _ms(list(info.exec_time_list))
 
     def describe(self) -> str:
-        return f"ais_bench InferSession ({self.model_path.name}, NPU {self.device})"
+        return f"ais_bench InferSession ({self.lineage} front-end, {self.model_path.name}, NPU {self.device})"
 
     def close(self) -> None:
-        if getattr(self, "session", None) is not None:
-            self.session.finalize()
-            self.session = None
+        """Release this session only: ``free_resource()`` (msit). The 2023 front-end has no per-session
+        release; its ``finalize()`` would tear down every session of the process, so it waits for exit."""
+        session, self.session = getattr(self, "session", None), None
+        if session is not None and hasattr(session, "free_resource"):
+            try:
+                session.free_resource()
+            except (RuntimeError, ValueError) as exc:
+                print(
+                    f"warning: ais_bench free_resource failed on device {self.device}: {_first_line(exc)}",
+                    file=sys.stderr,
+                )
 
 
 # ---------------------------------------------------------------------------------------------- the CLI
+
+_PROBE = r"""
+import json, sys
+out = {"ais_bench": False, "pkg_resources": False, "lineage": "unknown"}
+try:
+    import ais_bench
+    out["ais_bench"] = True
+except Exception:
+    pass
+try:
+    import pkg_resources
+    out["pkg_resources"] = True
+except Exception:
+    pass
+if out["ais_bench"]:
+    try:
+        from ais_bench.infer.interface import InferSession as S
+        out["lineage"] = "msit" if hasattr(S, "free_resource") else ("tools" if hasattr(S, "sumary") else "unknown")
+    except Exception:
+        pass
+sys.stdout.write("\n" + json.dumps(out) + "\n")
+"""
+
+
+@cache
+def _probe(exe: str) -> dict:
+    try:
+        proc = subprocess.run([exe, "-c", _PROBE], capture_output=True, text=True, timeout=120, check=False)
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        return {"ais_bench": False}
 
 
 def cli_python(exe: str = "") -> str:
     """The interpreter that has ais_bench installed: ``exe`` (AIS_BENCH_PYTHON), else python3 on PATH."""
     exe = exe or shutil.which("python3") or ""
-    if not exe:
+    if not exe or not _probe(str(exe)).get("ais_bench"):
         raise BundleError(MISSING)
-    probe = subprocess.run([exe, "-c", "import ais_bench"], capture_output=True, check=False)
-    if probe.returncode != 0:
-        raise BundleError(MISSING)
-    return exe
+    return str(exe)
+
+
+def cli_lineage(exe: str = "") -> str:
+    """The front-end the CLI's interpreter has (``msit``, ``tools`` or ``unknown``)."""
+    return _probe(cli_python(exe)).get("lineage", "unknown")
+
+
+def cli_env(exe: str) -> dict:
+    """The CLI's environment: ours, plus a minimal ``pkg_resources`` first on PYTHONPATH when the tool's
+    interpreter has none (setuptools >= 81; the msit CLI cannot start without one)."""
+    env = dict(os.environ)
+    if not _probe(exe).get("pkg_resources"):
+        env["PYTHONPATH"] = os.pathsep.join([str(SHIM), *filter(None, [env.get("PYTHONPATH")])])
+    return env
 
 
 def parse_throughput(console: str) -> float | None:
@@ -114,15 +296,102 @@ def parse_throughput(console: str) -> float | None:
     return float(found[-1]) if found else None
 
 
-def run_ais_bench(args: Sequence[str], python: str = "", cwd: Path | None = None) -> str:
-    """``python3 -m ais_bench <args>`` (no shell); returns stdout, BundleError with the tail on failure."""
+_CAUSE = re.compile(r"(\[ERROR\]|error:|Error\b|Exception\b|illegal|not match|failed)", re.IGNORECASE)
+
+
+def _cause(console: str) -> str:
+    """The most telling line of a failed run: the last error-looking line (else the last line)."""
+    lines = [s.strip() for s in console.splitlines() if s.strip()]
+    for line in reversed(lines):
+        if _CAUSE.search(line) and not line.startswith("[SOLUTION]"):
+            return line[:300]
+    return lines[-1][:300] if lines else "no output"
+
+
+def run_ais_bench(args: Sequence[str], python: str = "", cwd: Path | None = None, log: Path | None = None) -> str:
+    """``python3 -m ais_bench <args>`` (no shell); returns its console. A failure is one line: the exit
+    status, the telling line of its output and where the whole output was kept (``log``, else a temp file)."""
+    exe = cli_python(python)
     proc = subprocess.run(
-        [cli_python(python), "-m", "ais_bench", *args], capture_output=True, text=True, cwd=cwd, check=False
+        [exe, "-m", "ais_bench", *args], capture_output=True, text=True, cwd=cwd, env=cli_env(exe), check=False
     )
+    console = proc.stdout + proc.stderr
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("$ " + " ".join([exe, "-m", "ais_bench", *args]) + "\n" + console, encoding="utf-8")
     if proc.returncode != 0:
-        tail = "\n".join("  " + s for s in (proc.stdout + proc.stderr).strip().splitlines()[-15:])
-        raise BundleError(f"ais_bench failed (exit {proc.returncode}):\n{tail}")
-    return proc.stdout
+        if log is None:
+            fd, name = tempfile.mkstemp(prefix="ais_bench.", suffix=".log")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(console)
+            log = Path(name)
+        raise BundleError(
+            f"ais_bench CLI (python3 -m ais_bench) failed (exit {proc.returncode}): {_cause(console)} — "
+            f"whole output in {log}"
+        )
+    return console
+
+
+def safe_path(path: Path | str, what: str) -> str:
+    """``path`` as an absolute string the msit CLI accepts, or one line naming it and the allowed characters."""
+    text = os.path.abspath(str(path))
+    if not _SAFE_PATH.match(text):
+        raise BundleError(
+            f"{what} {text}: the ais_bench CLI (msit) accepts only paths of the characters {SAFE_CHARS}; "
+            "set TMPDIR to a folder whose path has only those"
+        )
+    return text
+
+
+def staging_dir(near: Path | None = None) -> Path:
+    """A new private (0o700) folder for the CLI's inputs and outputs: beside ``near`` when that path is
+    safe (same filesystem: inputs are hard-linked), else under TMPDIR (checked)."""
+    if near is not None and _SAFE_PATH.match(os.path.abspath(str(near))):
+        Path(near).mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".ais_bench.", dir=os.path.abspath(str(near))))
+    root = safe_path(tempfile.gettempdir(), "TMPDIR")
+    return Path(tempfile.mkdtemp(prefix="modelzoo-ais_bench.", dir=root))
+
+
+def _mode_ok(path: Path) -> bool:
+    """Would the msit CLI read this file (or a hard link to it): not a link, ours, not group/other-writable."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return not stat.S_ISLNK(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _acceptable(path: Path) -> bool:
+    """Would the msit CLI read ``path`` as given: safe characters, and ``_mode_ok``."""
+    return bool(_SAFE_PATH.match(str(path))) and _mode_ok(path)
+
+
+def stage(src: Path, dst: Path) -> None:
+    """``dst``: a hard link to ``src`` when the tool would accept the file itself, else a 0o640 copy."""
+    src = Path(src).resolve()
+    if _mode_ok(src):
+        try:
+            os.link(src, dst)
+            return
+        except OSError:  # another filesystem, or links not allowed
+            pass
+    try:
+        shutil.copyfile(src, dst)
+    except OSError as exc:
+        raise BundleError(f"{src}: cannot copy it for the ais_bench CLI ({exc.strerror})") from None
+    os.chmod(dst, 0o640)
+
+
+def model_arg(om: Path, folder: Path) -> str:
+    """The ``--model`` to give: the OM's absolute real path when the CLI accepts it, else a link or copy
+    of it in ``folder`` (a WORK with a space, a group-writable OM, a symbolic link)."""
+    real = Path(om).resolve()
+    if _acceptable(real):
+        return str(real)
+    staged = folder / "model.om"
+    stage(real, staged)
+    return str(staged)
 
 
 def run_cli(
@@ -135,14 +404,17 @@ def run_cli(
     device: str = "0",
     extra: Sequence[str] = (),
     python: str = "",
+    log: Path | None = None,
 ) -> Path:
     """Run the ais_bench CLI over a folder of .bin files; returns ``<root>/<dirname>_summary.json``.
+    Every path is passed absolute; ``dirname`` stays relative (msit refuses an absolute one).
 
     The console throughput is stored in the summary as ``console_throughput``.
     """
-    args = ["--model", str(om), "--input", str(input_dir), "--output", str(output_root)]
-    args += ["--output_dirname", dirname, "--outfmt", outfmt, "--batchsize", str(bs), "--device", str(device)]
-    console = run_ais_bench([*args, *extra], python)
+    args = ["--model", os.path.abspath(str(om)), "--input", os.path.abspath(str(input_dir))]
+    args += ["--output", os.path.abspath(str(output_root)), "--output_dirname", dirname, "--outfmt", outfmt]
+    args += ["--batchsize", str(bs), "--device", str(device)]
+    console = run_ais_bench([*args, *extra], python, log=log)
     path = Path(output_root) / f"{dirname}_summary.json"
     if not path.is_file():
         raise BundleError(f"ais_bench wrote no {path}")
@@ -187,18 +459,33 @@ def _parallel(jobs: dict[str, Callable[[], dict]]) -> dict[str, dict]:
     return results
 
 
-def _collect(src: Path, out_dir: Path) -> dict[str, str]:
-    """Move a shard's output files into ``out_dir``; {old path: new path}."""
+_OUT = re.compile(r"^(?P<name>.+)_(?P<k>\d+)\.(?P<ext>txt|bin|npy)$", re.IGNORECASE)
+
+
+def _collect(src: Path, out_dir: Path, rename: dict[str, str] | None = None) -> dict[str, str]:
+    """Move a shard's output files into ``out_dir``; {old path: new path}. ``rename`` maps the CLI's
+    safe names (``s000001``) back to each input's key: ``s000001_0.txt`` -> ``chelsea_0.txt``."""
     moved = {}
     for f in sorted(src.iterdir()) if src.is_dir() else []:
-        if f.is_file() and not f.name.startswith("."):
-            os.replace(f, out_dir / f.name)
-            moved[str(f)] = str(out_dir / f.name)
+        if not f.is_file() or f.name.startswith("."):
+            continue
+        name = f.name
+        m = _OUT.match(name)
+        if rename is not None:
+            if not m or m["name"] not in rename:
+                continue  # not an output of an input (e.g. pure_infer_data_0.bin)
+            name = outputs.name(rename[m["name"]], int(m["k"]), m["ext"])
+        target = out_dir / name
+        tmp = out_dir / f".{name}.tmp"
+        shutil.move(str(f), str(tmp))  # a rename on the same filesystem, else a copy
+        os.replace(tmp, target)
+        moved[str(f)] = str(target)
     return moved
 
 
 class AisBenchRunner(Runner):
-    """OM inference with ais_bench: the API on one NPU, contiguous shards on several (in parallel), or
+    """OM inference with ais_bench: the API on one NPU, contiguous shards on several (in parallel threads
+    of this process: sessions are released with ``free_resource()`` and ACL finalized once, at exit), or
     the CLI where the API does not import. Throughput is ais_bench's NPU compute-time figure."""
 
     name = "om"
@@ -212,30 +499,50 @@ class AisBenchRunner(Runner):
         outfmt: str = "TXT",
         progress: bool = True,
         loop: int = 100,
-        dynamic: bool = False,
+        dynamic: bool | Sequence[int] = False,
         python: str = "",
         args: dict | None = None,
+        log_dir: Path | None = None,
     ) -> None:
+        """``dynamic``: the OM's batch gears (DYNAMIC_BATCH), or True when they are not known here."""
         self.om_for, self.devices, self.bs, self.input_shape = om_for, list(devices), bs, tuple(input_shape)
-        self.outfmt, self.progress, self.loop, self.dynamic, self.python = outfmt, progress, loop, dynamic, python
-        self.args = args or {}
+        self.outfmt, self.progress, self.loop, self.python = outfmt, progress, loop, python
+        self.gears = tuple(int(g) for g in dynamic) if isinstance(dynamic, (list, tuple)) else ()
+        self.dynamic = bool(dynamic)
+        self.args, self.log_dir = args or {}, log_dir
 
     def _dym(self, bs: int) -> list[str]:
         return ["--dymBatch", str(bs)] if self.dynamic else []
 
+    def _check_gear(self, bs: int) -> None:
+        if self.gears and bs not in self.gears:
+            gears = ",".join(str(g) for g in self.gears)
+            raise BundleError(
+                f"BS={bs} is not one of the dynamic-batch OM's gears ({gears}): pick one of them, or rebuild "
+                f"with `make om DYNAMIC_BATCH=...` including {bs}"
+            )
+
     def _api_shard(self, om: Path, dev: str, shard: list[Path], folder: Path, progress: bool) -> dict:
-        with AisBenchSession(om, device=dev) as session:
+        with AisBenchSession(om, device=dev, gear=self.bs if self.dynamic else None) as session:
             args = {**self.args, "device": dev}
             return runner.infer(session, shard, self.bs, folder, self.input_shape, self.outfmt, progress, args)
 
     def _cli_shard(self, om: Path, dev: str, shard: list[Path], tmp: Path) -> dict:
+        """One device through the CLI: the inputs hard-linked (or copied) into ``tmp/in`` under safe names
+        (``_safe_names``: the CLI keeps ``basename.split('.')[0]``; msit refuses links, odd characters
+        and group-writable files); returns the tool's summary with the real input paths."""
         inp = tmp / "in"
         inp.mkdir(parents=True)
-        for p in shard:
-            os.symlink(p.resolve(), inp / p.name)
-        path = run_cli(om, inp, tmp / "out", f"dev{dev}", self.bs, self.outfmt, dev, self._dym(self.bs), self.python)
+        origin = {}
+        for safe, p in zip(_safe_names(shard), shard, strict=True):
+            stage(p, inp / f"{safe}.bin")
+            origin[str(inp / f"{safe}.bin")] = str(p)
+        log = self.log_dir / f"ais_bench_device{dev}.log" if self.log_dir else None
+        model = model_arg(om, tmp)
+        path = run_cli(
+            model, inp, tmp / "out", f"dev{dev}", self.bs, self.outfmt, dev, self._dym(self.bs), self.python, log
+        )
         data = json.loads(path.read_text(encoding="utf-8"))
-        origin = {str(inp / p.name): str(p) for p in shard}
         for info in data.get("filesinfo", {}).values():
             info["infiles"] = [origin.get(p, p) for p in info["infiles"]]
         return data
@@ -244,23 +551,26 @@ class AisBenchRunner(Runner):
         om = self.om_for(self.bs)
         if not om.is_file():
             raise BundleError(f"{om}: no OM model (run `make om` first)")
+        self._check_gear(self.bs)
         if not api_available():
             cli_python(self.python)
+            if self.log_dir is not None and not _SAFE_PATH.match(os.path.abspath(str(self.log_dir))):
+                safe_path(tempfile.gettempdir(), "TMPDIR")  # where the CLI's files will go: checked now
 
     def infer(self, inputs: list[Path], out_dir: Path) -> dict:
         om, out_dir = self.om_for(self.bs), Path(out_dir)
         if not om.is_file():
             raise BundleError(f"{om}: no OM model (run `make om` first)")
-        if len({outputs.stem(p) for p in inputs}) != len(inputs):
-            raise BundleError("two input files share a name: their outputs would collide")
-        self.args = {**self.args, "om": str(om), "devices": ",".join(self.devices)}
+        self._check_gear(self.bs)
+        outputs.check_unique(inputs)
+        self.args = {**self.args, "om": str(om.resolve()), "devices": ",".join(self.devices)}
         api = api_available()
         if api and len(self.devices) == 1:
             return self._api_shard(om, self.devices[0], inputs, out_dir, self.progress)
         out_dir.mkdir(parents=True, exist_ok=True)
         left = runner.todo(inputs, out_dir)
         shards = {d: s for d, s in zip(self.devices, _shards(left, self.bs, len(self.devices)), strict=True) if s}
-        tmp = Path(tempfile.mkdtemp(prefix=".shards.", dir=out_dir))
+        tmp = Path(tempfile.mkdtemp(prefix=".shards.", dir=out_dir)) if api else staging_dir(out_dir.parent)
         jobs, folders = {}, {}
         for d, shard in shards.items():
             if api:
@@ -274,25 +584,34 @@ class AisBenchRunner(Runner):
         try:
             parts = _parallel(jobs)
         finally:  # what finished is kept (a re-run resumes from it)
-            for folder in folders.values():
-                moved.update(_collect(folder, out_dir))
+            for d, folder in folders.items():
+                rename = None if api else dict(zip(_safe_names(shards[d]), map(outputs.stem, shards[d]), strict=True))
+                moved.update(_collect(folder, out_dir, rename))
             shutil.rmtree(tmp, ignore_errors=True)
-        times, filesinfo, per_device, how = [], {}, {}, "API" if api else "CLI"
+        times, filesinfo, per_device = [], {}, {}
         for dev, s in parts.items():
             times += s.get("npu_compute_time_list", [])
             per_device[dev] = s.get("throughput", 0.0)
             for info in s.get("filesinfo", {}).values():
                 outs = [moved.get(p, p) for p in info["outfiles"]]
                 filesinfo[len(filesinfo)] = {"infiles": info["infiles"], "outfiles": outs}
+        how = "API" if api else "CLI"
+        lin = _lineage_here() if api else cli_lineage(self.python)
+        method = (
+            "sum over NPUs of samples / summed NPU compute time of their batches (ais_bench API)"
+            if api
+            else "sum over NPUs of ais_bench's 1000 x bs / mean NPU compute time of the batches run (CLI)"
+        )
         data = summary.build(
             filesinfo=filesinfo,
-            args={"batchsize": self.bs, "outfmt": self.outfmt, **self.args, "backend": f"ais_bench {how}"},
+            args={"batchsize": self.bs, "outfmt": self.outfmt, **self.args, "backend": f"ais_bench {how} ({lin})"},
             compute_ms=times,
             samples=len(inputs),
             samples_run=len(left),
             timing_source="ais_bench",
             throughput=float(sum(per_device.values())),
             throughput_per_device=per_device,
+            throughput_method=method,
         )
         return summary.write(out_dir, data)
 
@@ -301,17 +620,37 @@ class AisBenchRunner(Runner):
         om, dev = self.om_for(bs), self.devices[0]
         if not om.is_file():
             raise BundleError(f"{om}: no OM model (run `make om` first)")
-        with tempfile.TemporaryDirectory(prefix="ais_perf.") as tmp:
-            args = ["--model", str(om), "--loop", str(self.loop), "--batchsize", str(bs), "--device", dev]
-            args += ["--output", tmp, "--output_dirname", "perf", *self._dym(bs)]
+        self._check_gear(bs)
+        tmp = staging_dir()
+        try:
+            args = ["--model", model_arg(om, tmp), "--loop", str(self.loop), "--batchsize", str(bs), "--device", dev]
+            args += ["--output", str(tmp / "out"), "--output_dirname", "perf", *self._dym(bs)]
             console = run_ais_bench(args, self.python)
-            path = summary_of(Path(tmp) / "perf")
+            path = summary_of(tmp / "out" / "perf")
             data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         throughput = parse_throughput(console) or data.get("throughput")
         if not throughput:
             raise BundleError("ais_bench printed no `[INFO] throughput` line")
         times = [float(t) for t in data.get("npu_compute_time_list", [])] or [1000.0 * bs / float(throughput)]
-        return perf.row(bs, times, PERF_SOURCE, PERF_METHOD, samples_per_s=float(throughput))
+        method = PERF_METHOD.format(loop=self.loop)
+        return perf.row(bs, times, PERF_SOURCE, method, samples_per_s=float(throughput))
 
     def describe(self) -> str:
-        return f"ais_bench ({'API' if api_available() else 'CLI'}, NPU {','.join(self.devices)})"
+        if api_available():
+            return f"ais_bench (API, {_lineage_here()} front-end, NPU {','.join(self.devices)})"
+        return f"ais_bench (CLI, {cli_lineage(self.python)} front-end, NPU {','.join(self.devices)})"
+
+
+def _safe_names(shard: list[Path]) -> list[str]:
+    """The names the CLI sees for a shard's inputs: ``s000000``, ``s000001``… (no dot, only safe
+    characters, natural order = input order); outputs come back as ``s000000_<k>.<fmt>``."""
+    width = max(6, len(str(len(shard))))
+    return [f"s{i:0{width}d}" for i in range(len(shard))]
+
+
+def _lineage_here() -> str:
+    from ais_bench.infer.interface import InferSession
+
+    return lineage(InferSession)

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from common import perf, summary
+from common import outputs, perf, summary
 from common.backends import Runner
 from common.errors import BundleError
 
@@ -100,8 +100,11 @@ class BenchmarkRunner(Runner):
         cmd += [f"-input_text_path={work / 'input.info'}", f"-input_width={w}", f"-input_height={h}"]
         _run_tool([*cmd, "-output_binary=False", "-useDvpp=False"], work)
         out_dir.mkdir(parents=True, exist_ok=True)
+        outputs.check_unique(inputs)
         for f in sorted((work / "result" / f"dumpOutput_device{self.device}").glob("*_1.*")):
-            os.replace(f, out_dir / f.name)
+            # named by the key rule of every other backend (x.v2_1.txt -> x_1.txt), whichever rule the tool used
+            name, _, rest = f.name.rpartition("_1.")
+            os.replace(f, out_dir / f"{outputs.stem(name)}_1.{rest}")
         report = work / "result" / f"perf_vision_batchsize_{self.bs}_device_{self.device}.txt"
         perf_vision = parse_perf_vision(report.read_text())
         x = perf_vision["infer"]["Interface throughputRate"]

@@ -1,4 +1,12 @@
-"""The fake .om format shared by the stand-ins: a magic line, a JSON header line, the ONNX bytes."""
+"""The fake .om format shared by the stand-ins: a magic line, a JSON header line, the ONNX bytes.
+
+Header keys written by the fake ``atc``: ``input_name``, ``input_shape`` (batch -1 for a dynamic-batch
+OM), ``dynamic_batch_size`` (the gears, [] when static), ``output_dtype`` (``float32``, or ``float16``
+when ATC ran with ``--output_type=FP16``), ``soc_version``, ``source`` and ``atc_flags`` (the flags
+ATC was given beyond the required ones, e.g. ``--auto_tune_mode``).
+
+Also here: the lineage switch of the ais_bench stand-in ($FAKE_AIS_LINEAGE) and the call log.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,19 @@ import re
 from pathlib import Path
 
 MAGIC = b"FAKE-ASCEND-OM v1\n"
+
+# The two Python front-ends users have (see tests/fakes/README.md):
+#   tools2023 - Ascend/tools ais-bench_workload/tool/ais_bench (ais_bench + aclruntime 0.0.2, 2023)
+#   msit2024  - Ascend/msit ait/components/benchmark (ais_bench + aclruntime 0.0.2, June 2024)
+LINEAGES = ("tools2023", "msit2024")
+
+
+def lineage() -> str:
+    """The front-end lineage this process imitates: $FAKE_AIS_LINEAGE, default tools2023."""
+    value = os.environ.get("FAKE_AIS_LINEAGE") or "tools2023"
+    if value not in LINEAGES:
+        raise ImportError(f"FAKE_AIS_LINEAGE={value!r}: expected one of {', '.join(LINEAGES)}")
+    return value
 
 
 def write(path: Path, header: dict, onnx_bytes: bytes) -> None:
@@ -27,7 +48,7 @@ def read(path: str | Path) -> tuple[dict, bytes]:
 
 
 class Model:
-    """A loaded fake OM: its declared input shape and an ONNX Runtime session."""
+    """A loaded fake OM: its declared input shape, output dtype and an ONNX Runtime session."""
 
     def __init__(self, path: str | Path):
         import onnxruntime as ort
@@ -39,10 +60,16 @@ class Model:
         self.input_name = self.header["input_name"]
         self.input_shape = list(self.header["input_shape"])  # batch -1 when dynamic
         self.dynamic = list(self.header.get("dynamic_batch_size") or [])
+        self.output_dtype = self.header.get("output_dtype", "float32")
         self.output_names = [o.name for o in self.session.get_outputs()]
+        self.output_shapes = [list(o.shape) for o in self.session.get_outputs()]
+
+    @property
+    def max_batch(self) -> int:
+        return max(self.dynamic) if self.dynamic else int(self.input_shape[0])
 
     def check(self, x, mode: str = "static") -> None:
-        """Refuse a feed the real runtime would refuse (wrong shape, batch not in the OM's gear list)."""
+        """Refuse a feed the runtime would refuse (wrong shape, batch not in the OM's gear list)."""
         want = list(self.input_shape)
         if want[0] == -1:
             if mode != "dymbatch" or x.shape[0] not in self.dynamic:
@@ -54,7 +81,11 @@ class Model:
             raise RuntimeError(f"input shape {list(x.shape)} {x.dtype} does not match the OM's {want} float32")
 
     def run(self, x) -> list:
-        return self.session.run(None, {self.input_name: x})
+        """The OM's outputs for the float32 batch ``x``, in the OM's output dtype."""
+        import numpy as np
+
+        outs = self.session.run(None, {self.input_name: x})
+        return [np.asarray(o).astype(self.output_dtype, copy=False) for o in outs]
 
 
 def log_call(tool: str, **fields) -> None:
@@ -66,7 +97,7 @@ def log_call(tool: str, **fields) -> None:
 
 
 def save(path: str, values, fmt: str) -> None:
-    """One sample's output as ais_bench writes it: TXT one line of %f + space, BIN raw, NPY."""
+    """One sample's output as the legacy benchmark tool writes it: TXT one line of %f + space, BIN raw."""
     import numpy as np
 
     values = np.asarray(values, dtype=np.float32)
