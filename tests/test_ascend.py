@@ -207,6 +207,17 @@ def test_convert_each_guide_model(name, fakes, tmp_path):
     assert len(fakes("atc")) == 2
 
 
+def test_convert_with_a_relative_work_dir(fakes, tmp_path, monkeypatch):
+    """WORK's default is relative (work/<model>) while ATC runs in <WORK>/om: its --output is absolute."""
+    m = manifest.load("sk-resnet50")
+    monkeypatch.chdir(tmp_path)
+    work = Path("work") / "sk-resnet50"
+    onnx_path = tiny_onnx(tmp_path / "sk_resnet50.onnx", "image", 224)
+    om = ascend.om_step(m, onnx_path, work, 16, soc="Ascend310P3")
+    assert om.is_file() and om.resolve() == tmp_path / "work" / "sk-resnet50" / "om" / "sk_resnet50_bs16.om"
+    assert Path(fakes("atc")[-1]["argv"][2].split("=", 1)[1]).is_absolute()
+
+
 def test_convert_dynamic_batch(fakes, tmp_path):
     m = manifest.load("sk-resnet50")
     onnx_path = tiny_onnx(tmp_path / "sk_resnet50.onnx", "image", 224)
