@@ -34,9 +34,15 @@ PYTHON      ?= python3.11
 VENV        ?= .venv
 # on an Ascend host the venv also sees CANN's and ais_bench's system-wide packages
 VENV_FLAGS  ?= $(if $(wildcard /usr/local/Ascend),--system-site-packages)
-CMD         ?= make MODEL=$(MODEL) BS=$(BS) all
+# ---- containers (docker/: make image, docker-run, image-test) ----
+CMD         ?= make all
 KIND        ?= ascend
+STAGE       ?= release
+IMAGE       ?= modelzoo-bundle:$(KIND)
+ENGINE      ?=
+BASE        ?=
 DOCKER_ARGS ?=
+DOCKER_RUN_ARGS ?=
 
 GUIDE_MODELS := inceptionresnetv2 efficientnet-b3 moco-v2 sk-resnet50
 ifeq ($(strip $(VENV)),)
@@ -52,13 +58,15 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 endif
 
 export MODEL BS DATASET LABELS WEIGHTS WEIGHTS_DIR VERIFY TRUST_CHECKPOINT BACKEND DEVICE OUTFMT PERF_BS \
-       PERF_SECONDS SOC DYNAMIC_BATCH LOG ATC_EXTRA SIMPLIFY PROGRESS SAMPLE_DIR WORK RUN CMD KIND
+       PERF_SECONDS SOC DYNAMIC_BATCH LOG ATC_EXTRA SIMPLIFY PROGRESS SAMPLE_DIR WORK RUN CMD KIND \
+       STAGE IMAGE ENGINE BASE DOCKER_ARGS DOCKER_RUN_ARGS
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export PYTHONDONTWRITEBYTECODE := 1
 
 STEPS := weights onnx om preprocess info infer postprocess perf report all show package compare
 
-.PHONY: help models demo test lint bench verify sample package clean venv docker-build docker-run $(STEPS)
+.PHONY: help models demo test lint bench verify sample package clean venv image docker-build docker-run image-test \
+        $(STEPS)
 
 help: ## this list
 	@echo "ModelZoo inference bundle. Usage: make [VARIABLE=value ...] <target>"
@@ -101,18 +109,21 @@ help: ## this list
 	@echo "  RUN=$(RUN)   name of the run folder in WORK (default <backend>-bs<BS>), e.g. RUN=310p-om-bs16"
 	@echo "  PYTHON=$(PYTHON)  VENV=$(VENV)   interpreter and virtual environment (VENV= uses PYTHON as is)"
 	@echo "  VENV_FLAGS=$(VENV_FLAGS)   extra 'python -m venv' flags (--system-site-packages on Ascend hosts)"
-	@echo "  DOCKER_ARGS=$(DOCKER_ARGS)   extra docker build flags, e.g. --build-arg ORT_GPU=1 or --build-arg CANN_TAG=..."
-	@echo "  KIND=$(KIND)   docker image flavour: ascend (CANN) | cpu;  CMD=$(CMD)   command for docker-run"
+	@echo "  KIND=$(KIND)   image flavour: ascend (CANN) | cpu;  STAGE=$(STAGE)   release | test (tests + dev packages / stand-ins)"
+	@echo "  IMAGE=$(IMAGE)   image that image builds and docker-run runs;  BASE=$(BASE)   base image (name:tag[@sha256:...])"
+	@echo "  ENGINE=$(ENGINE)   docker | podman | buildah (default: docker if 'docker info' answers, else podman, else buildah)"
+	@echo "  DOCKER_ARGS=$(DOCKER_ARGS)   extra image build flags, e.g. --build-arg ORT_GPU=1"
+	@echo "  CMD=$(CMD)   shell command docker-run runs;  DOCKER_RUN_ARGS=$(DOCKER_RUN_ARGS)   extra run flags"
 
 # ---- environment -------------------------------------------------------------------------------
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-demo.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (set PYTHON=python3.11)"; exit 2; }
 	$(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-demo.txt -r requirements-dev.txt
 	@touch $@
 
-venv: $(STAMP) ## create the virtual environment from the pinned requirements
+venv: $(STAMP) ## create the virtual environment from the pinned requirements (runtime, demo, dev)
 
 # ---- the pipeline ------------------------------------------------------------------------------
 ifeq ($(MODEL),all)
@@ -148,11 +159,16 @@ lint: $(STAMP) ## ruff and hadolint
 bench: $(STAMP) ## speed benchmarks (ratios against baselines in the same process)
 	$(PY) bench/run.py
 
-docker-build: ## build the container: KIND=ascend (CANN base) or KIND=cpu (Python base, ONNX Runtime)
-	docker build $(DOCKER_ARGS) -f docker/Dockerfile.$(KIND) -t modelzoo-bundle:$(KIND) .
+image: ## build IMAGE from docker/Dockerfile.$KIND (ascend: CANN base; cpu: Python base) with docker or podman
+	@bash docker/build.sh
 
-docker-run: ## run CMD in the container with the NPU, dataset (read-only) and work folder mounted
-	bash docker/run.sh
+docker-build: image ## the same as image
+
+docker-run: ## run CMD in IMAGE: dataset, labels, weights (read-only), weights cache and WORK mounted; NPUs (ascend)
+	@bash docker/run.sh
+
+image-test: ## build both images from a local Debian 12 base (podman) and run demo, tests and om inside
+	@bash docker/image-test.sh
 
 clean: ## remove this model's work folder (WORK); weights stay in the cache
 	rm -rf -- "$(WORK)"
