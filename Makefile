@@ -45,9 +45,15 @@ PYTHON      ?= python3.11
 VENV        ?= .venv
 # on an Ascend host the venv also sees CANN's and ais_bench's system-wide packages
 VENV_FLAGS  ?= $(if $(wildcard /usr/local/Ascend),--system-site-packages)
-CMD         ?= make MODEL=$(MODEL) BS=$(BS) all
+# ---- containers (docker/: make image, docker-run, image-test) ----
+CMD         ?= make all
 KIND        ?= ascend
+STAGE       ?= release
+IMAGE       ?= modelzoo-bundle:$(KIND)
+ENGINE      ?=
+BASE        ?=
 DOCKER_ARGS ?=
+DOCKER_RUN_ARGS ?=
 QUICK       ?= 0
 BENCH_OUT   ?= work/bench
 COMPAT_DIR  ?=
@@ -67,13 +73,14 @@ endif
 export MODEL BS DATASET LABELS WEIGHTS WEIGHTS_DIR VERIFY TRUST_CHECKPOINT BACKEND DEVICE PROVIDER OUTFMT \
        PERF_BS PERF_SECONDS PERF_LOOP SOC DYNAMIC_BATCH LOG ATC_EXTRA ATC_PROFILE SIMPLIFY PROGRESS SAMPLE_DIR WORK RUN \
        SHARD RUNS AIS_BENCH_PYTHON BENCHMARK_TOOL PYTHON VENV VENV_FLAGS CMD KIND DOCKER_ARGS QUICK BENCH_OUT COMPAT_DIR \
-       BUNDLE_PY BUNDLE_BIN
+       STAGE IMAGE ENGINE BASE DOCKER_RUN_ARGS BUNDLE_PY BUNDLE_BIN
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export PYTHONDONTWRITEBYTECODE := 1
 
 STEPS := weights onnx om preprocess info infer postprocess perf report all show package compare clean merge
 
-.PHONY: help models demo test compat-envs lint bench verify sample labels venv docker-build docker-run $(STEPS)
+.PHONY: help models demo test compat-envs lint bench verify sample labels venv image docker-build docker-run \
+        image-test $(STEPS)
 
 help: ## this list
 	@echo "ModelZoo inference bundle. Usage: make [VARIABLE=value ...] <target>"
@@ -101,15 +108,15 @@ help: ## this list
 	@"$$(if [ -x "$$BUNDLE_PY" ] || command -v "$$BUNDLE_PY" >/dev/null; then echo "$$BUNDLE_PY"; else echo python3; fi)" -m common.settings help
 
 # ---- environment -------------------------------------------------------------------------------
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-demo.txt requirements-dev.txt pyproject.toml
 	@command -v "$$PYTHON" >/dev/null || { echo "error: PYTHON=$$PYTHON not found (set PYTHON=python3.11)"; exit 2; }
 	"$$PYTHON" -m venv $$VENV_FLAGS "$$VENV"
 	"$$BUNDLE_PY" -m pip install --quiet --upgrade pip
-	"$$BUNDLE_PY" -m pip install --quiet -r requirements.txt
+	"$$BUNDLE_PY" -m pip install --quiet -r requirements.txt -r requirements-demo.txt -r requirements-dev.txt
 	"$$BUNDLE_PY" -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch "$$VENV/.installed"
 
-venv: $(STAMP) ## create the virtual environment from the pinned requirements (and the bundle, editable)
+venv: $(STAMP) ## create the virtual environment from the pinned requirements (runtime, demo, dev) and the bundle, editable
 
 # ---- the pipeline ------------------------------------------------------------------------------
 $(STEPS): $(STAMP)
@@ -146,8 +153,13 @@ lint: $(STAMP) ## ruff and hadolint
 bench: $(STAMP) ## speed benchmarks (ratios against baselines in the same process); QUICK=1: a short run
 	"$$BUNDLE_PY" -m bench.run --out "$$BENCH_OUT" $(if $(filter 1,$(QUICK)),--quick)
 
-docker-build: ## build the container: KIND=ascend (CANN base) or KIND=cpu (Python base, ONNX Runtime)
-	docker build $$DOCKER_ARGS -f "docker/Dockerfile.$$KIND" -t "modelzoo-bundle:$$KIND" .
+image: ## build IMAGE from docker/Dockerfile.$KIND (ascend: CANN base; cpu: Python base) with docker or podman
+	@bash docker/build.sh
 
-docker-run: ## run CMD in the container with the NPU, dataset (read-only) and work folder mounted
-	bash docker/run.sh
+docker-build: image ## the same as image
+
+docker-run: ## run CMD in IMAGE: dataset, labels, weights (read-only), weights cache and WORK mounted; NPUs (ascend)
+	@bash docker/run.sh
+
+image-test: ## build both images from a local Debian 12 base (podman) and run demo, tests and om inside
+	@bash docker/image-test.sh

@@ -190,7 +190,9 @@ def convert(
     om.unlink(missing_ok=True)  # stale: if ATC fails now, no .om is left
     name = om.name[: -len(".om")]
     with tempfile.TemporaryDirectory(prefix=f".{name}.", dir=om_dir) as tmp:
-        out_base = Path(tmp) / name  # same file name as the final .om; moved into place on success
+        # same file name as the final .om, moved into place on success; absolute, since ATC runs in
+        # om/ and WORK may be relative (its default, work/<model>)
+        out_base = Path(tmp).resolve() / name
         cmd = atc_command(m, src.resolve(), out_base, bs, soc, log, dynamic_batch, extra, profile)
         with log_path.open("w", encoding="utf-8") as f:
             f.write("$ " + shlex.join(cmd) + "\n")

@@ -136,11 +136,47 @@ TABLE: tuple[Setting, ...] = (
         "extra 'python -m venv' flags (default --system-site-packages where /usr/local/Ascend exists)",
         scope="make",
     ),
-    Setting("CMD", "make MODEL={MODEL} BS={BS} all", "text", "the command docker-run runs", scope="make"),
+    Setting(
+        "CMD",
+        "make all",
+        "text",
+        "the shell command docker-run runs in the container (the variables above reach it as environment)",
+        scope="make",
+    ),
     Setting(
         "KIND", "ascend", "choice", "container flavour: ascend (CANN) | cpu", choices=("ascend", "cpu"), scope="make"
     ),
-    Setting("DOCKER_ARGS", "", "text", "extra image build flags, e.g. --build-arg CANN_TAG=...", scope="make"),
+    Setting(
+        "STAGE",
+        "release",
+        "choice",
+        "image stage: release (runtime only) | test (cpu: + tests, demo and dev packages; ascend: + the stand-ins)",
+        choices=("release", "test"),
+        scope="make",
+    ),
+    Setting(
+        "IMAGE", "modelzoo-bundle:{KIND}", "text", "image name:tag that image builds and docker-run runs", scope="make"
+    ),
+    Setting(
+        "ENGINE",
+        "",
+        "choice",
+        "container engine: docker | podman | buildah (builds only); default: docker when its engine answers "
+        "(docker info), else podman, else buildah",
+        choices=("docker", "podman", "buildah"),
+        scope="make",
+    ),
+    Setting(
+        "BASE",
+        "",
+        "text",
+        "base image of make image, name:tag[@sha256:...] (default: the Dockerfile's, pinned by tag and digest)",
+        scope="make",
+    ),
+    Setting("DOCKER_ARGS", "", "text", "extra image build flags, e.g. --build-arg ORT_GPU=1", scope="make"),
+    Setting(
+        "DOCKER_RUN_ARGS", "", "text", "extra docker/podman run flags for docker-run, e.g. --network none", scope="make"
+    ),
     Setting("QUICK", "0", "flag", "1: make bench runs its short version (what the test suite runs)", scope="make"),
     Setting("BENCH_OUT", "work/bench", "text", "where make bench writes its JSON results", scope="make"),
     Setting(

@@ -1,0 +1,94 @@
+"""Which container image a run ran in: its name, the base image (tag and digest), the bundle version.
+
+The images bake these into their environment when they are built (docker/build.sh passes them to
+docker/Dockerfile.*): ``BUNDLE_KIND``, ``BUNDLE_IMAGE``, ``BUNDLE_VERSION``, ``BUNDLE_BASE``,
+``BUNDLE_BASE_DIGEST`` and ``BUNDLE_BASE_ID``. Outside an image only the bundle version is known
+(pyproject.toml, plus the git commit when the checkout has one).
+
+Standard library only and Python 3.7+, like common/settings.py.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# environment variable -> key in the record
+FIELDS = (
+    ("BUNDLE_KIND", "kind"),
+    ("BUNDLE_IMAGE", "image"),
+    ("BUNDLE_VERSION", "version"),
+    ("BUNDLE_BASE", "base"),
+    ("BUNDLE_BASE_DIGEST", "base_digest"),
+    ("BUNDLE_BASE_ID", "base_id"),
+)
+
+
+def bundle_version(root: Path = ROOT) -> str:
+    """``<pyproject version>+g<commit>[.dirty]`` from a checkout, ``<version>`` without git, else ``unknown``."""
+    try:
+        text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    except OSError:
+        return "unknown"
+    m = re.search(r'^version\s*=\s*"([^"]+)"', text, re.M)
+    version = m.group(1) if m else "unknown"
+    if not (root / ".git").exists():
+        return version
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return version
+    return f"{version}+g{commit}" + (".dirty" if dirty else "") if commit else version
+
+
+def image(environ: Mapping[str, str] | None = None) -> dict[str, str] | None:
+    """The image this process runs in, as recorded at build time; None outside the bundle's images.
+
+    ``base_digest`` is the base's ``sha256:...`` when the build pinned it (``BASE=name:tag@sha256:...``)
+    or the engine knew its registry digest, else empty; ``base_id`` is the local image id of the base.
+    """
+    env = os.environ if environ is None else environ
+    if not env.get("BUNDLE_IMAGE"):
+        return None
+    return {key: env.get(var, "") for var, key in FIELDS}
+
+
+def record(environ: Mapping[str, str] | None = None) -> dict:
+    """What run.json records: ``{"bundle_version": ..., "image": {...} or None}``."""
+    img = image(environ)
+    return {"bundle_version": img["version"] if img and img["version"] else bundle_version(), "image": img}
+
+
+def describe(environ: Mapping[str, str] | None = None) -> str:
+    """One line for report.md: the image and its base, or that the run was not in an image."""
+    rec = record(environ)
+    img = rec["image"]
+    if img is None:
+        return f"bundle {rec['bundle_version']}, not in a bundle image"
+    base = img["base"] or "?"
+    if img["base_digest"] and "@" not in base:
+        base += f"@{img['base_digest']}"
+    elif not img["base_digest"]:
+        base += " (digest unknown" + (f", local id {img['base_id'][:19]}" if img["base_id"] else "") + ")"
+    return f"bundle {rec['bundle_version']}, image {img['image']} ({img['kind'] or '?'}), base {base}"
+
+
+if __name__ == "__main__":
+    print(describe())

@@ -1,0 +1,37 @@
+# shellcheck shell=bash
+# Which container engine to use (sourced by build.sh, run.sh and image-test.sh).
+# ENGINE=docker|podman|buildah overrides; otherwise docker when its engine answers (`docker info`:
+# a docker client with no daemon does not count), else podman, else buildah (builds only).
+bundle_engine() {  # $1: build | run
+    local use="$1"
+    if [ -n "${ENGINE:-}" ]; then
+        case "${ENGINE}" in
+            docker | podman) ;;
+            buildah) if [ "${use}" != build ]; then
+                echo "ENGINE=buildah builds images only: use ENGINE=podman or docker to run one" >&2
+                return 2
+            fi ;;
+            *) echo "ENGINE=${ENGINE}: expected docker, podman or buildah" >&2; return 2 ;;
+        esac
+        command -v "${ENGINE}" >/dev/null || { echo "ENGINE=${ENGINE}: not installed" >&2; return 2; }
+        echo "${ENGINE}"
+        return 0
+    fi
+    if command -v docker >/dev/null && timeout 20 docker info >/dev/null 2>&1; then
+        echo docker
+    elif command -v podman >/dev/null; then
+        echo podman
+    elif [ "${use}" = build ] && command -v buildah >/dev/null; then
+        echo buildah
+    else
+        local what=podman
+        if [ "${use}" = build ]; then what="podman or buildah"; fi
+        if command -v docker >/dev/null; then
+            echo "docker is installed but its engine does not answer (docker info failed), and no ${what}:" >&2
+        else
+            echo "no docker and no ${what}:" >&2
+        fi
+        echo "  install one (Debian/Ubuntu: apt-get install podman), or name it with ENGINE=" >&2
+        return 2
+    fi
+}
