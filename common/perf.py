@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import atomic
+from common import atomic, provenance
 from common.manifest import Manifest
 
 HOST_METHOD = "samples/s = bs / median latency of timed runs after 2 warm-up runs, random inputs"
@@ -103,6 +103,7 @@ def write(m: Manifest, rows: list[PerfRow], out_dir: Path, device: str, extra: d
     notes = extra.get("notes", [])
     pub = {name: {str(k): v for k, v in fps.items()} for name, fps in published_columns(m)}
     data = {"model": m.name, "device": device, "rows": [asdict(r) for r in rows], "published": pub, **extra}
+    data.update(provenance.record())  # which bundle (and image, in one) measured it
     atomic.write_json(out_dir / "perf.json", data, indent=1)
     atomic.write_text(out_dir / "perf.md", table(m, rows, extra.get("device", device), notes))
     return out_dir / "perf.json", out_dir / "perf.md"

@@ -10,6 +10,7 @@ Standard library only and Python 3.7+, like common/settings.py.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -28,6 +29,7 @@ FIELDS = (
 )
 
 
+@functools.lru_cache(maxsize=None)
 def bundle_version(root: Path = ROOT) -> str:
     """``<pyproject version>+g<commit>[.dirty]`` from a checkout, ``<version>`` without git, else ``unknown``."""
     try:

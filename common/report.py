@@ -8,7 +8,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from common import atomic, records
+from common import atomic, provenance, records
 from common.artifacts import Artifacts
 from common.config import Config
 from common.summary import args_dict
@@ -116,6 +116,7 @@ def write(art: Artifacts) -> Path:
         "parity": parity,
         "md5": sums,
         "versions": versions(),
+        **provenance.record(),  # bundle_version, and the image (tag, base, digest) when run in one
         "infer_throughput": summary.get("throughput"),
         "infer_timing": summary.get("timing_source"),
         "infer_pipeline_throughput": summary.get("pipeline_throughput"),
@@ -134,6 +135,7 @@ def write(art: Artifacts) -> Path:
         "",
         f"Run on {info['host']} ({info['machine']}) at {info['date']}; what ran: {info['ran'] or cfg.backend}.",
         f"Dataset `{val}`, labels `{labels}`.",
+        f"Produced by: {provenance.describe()}.",
         "",
         "## Accuracy",
         "",

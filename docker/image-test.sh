@@ -171,6 +171,10 @@ for f in onnx-bs16/result.json onnx-bs16/run.json onnx-bs16/report.md inceptionr
     [ -s "${tmp}/elsewhere/work/inceptionresnetv2/${f}" ] || fail "docker/run.sh make all wrote no ${f}"
 done
 echo "result.json: $(cat "${tmp}/elsewhere/work/inceptionresnetv2/onnx-bs16/result.json")"
+grep -q "\"image\": \"${cpu}\"" "${tmp}/elsewhere/work/inceptionresnetv2/onnx-bs16/run.json" \
+    || fail "run.json does not record the image ${cpu}"
+grep -q "Produced by: bundle .*image ${cpu}" "${tmp}/elsewhere/work/inceptionresnetv2/onnx-bs16/report.md" \
+    || fail "report.md does not name the image ${cpu}"
 
 step "${cpu_test}: make demo"
 run "${cpu_test}" make demo
@@ -205,6 +209,7 @@ ascend_run=(run -v "${tmp}/ckpt:/data/weights:ro" -v "${tmp}/ascend-work:/work" 
 run_json="${tmp}/ascend-work/inceptionresnetv2/om-bs16/run.json"
 [ -s "${run_json}" ] || fail "make all (BACKEND=auto) wrote no om-bs16/run.json"
 grep -q '"backend": "om"' "${run_json}" || fail "BACKEND=auto did not run om: $(grep '"backend"' "${run_json}")"
+grep -q "\"image\": \"${ascend_test}\"" "${run_json}" || fail "run.json does not record the image ${ascend_test}"
 echo "result.json: $(cat "${tmp}/ascend-work/inceptionresnetv2/om-bs16/result.json")"
 
 # ---- 5. sizes ---------------------------------------------------------------------------------

@@ -32,6 +32,11 @@ def test_all_writes_result_perf_report(name, pipeline):
     report = (run / "report.md").read_text()
     assert "## Accuracy" in report and "## ONNX parity" in report and "## Checksums" in report
     assert "what ran: ONNX Runtime" in report and "CPUExecutionProvider" in report
+    # which bundle produced it (and which image, when run in one: make image-test checks that)
+    record = json.loads((run / "run.json").read_text())
+    assert record["bundle_version"].startswith("0.") and record["image"] is None
+    assert perf["bundle_version"] == record["bundle_version"]
+    assert f"Produced by: bundle {record['bundle_version']}, not in a bundle image." in report
     assert len(list((run / "outputs").glob("*_0.txt"))) == 9
     summary = json.loads((run / "outputs_summary.json").read_text())
     assert SUMMARY_KEYS <= set(summary)
