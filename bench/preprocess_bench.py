@@ -1,7 +1,9 @@
-"""Benchmark 1: the bundle's ``common.preprocess.run`` (all usable cores) vs the plain single-process
-baseline (``bench.baseline_preprocess``: the guides' PIL + numpy pipeline), on the same ~200 JPEGs,
-interleaved (baseline, bundle, bundle with 1 worker, baseline, ...): wall clock and CPU time (self +
-children), the output compared byte for byte. Also the start-up: ``python -m common preprocess`` on one
+"""Benchmark 1: the bundle's ``common.preprocess.run`` (all usable cores) vs two single-process
+baselines on the same ~200 JPEGs: the guides' pipeline as their scripts run it (``bench.baseline_torchvision``:
+torchvision's transforms over PIL, then numpy; the issue's yardstick) and the same arithmetic written
+plainly in PIL + numpy (``bench.baseline_preprocess``, a faster yardstick), interleaved (torchvision,
+baseline, bundle, bundle with 1 worker, ...): wall clock and CPU time (self + children), every output
+compared byte for byte. Also the start-up: ``python -m common preprocess`` on one
 image, as a whole process, against the baseline script doing the same."""
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import baseline_preprocess, images, report
+from bench import baseline_preprocess, baseline_torchvision, images, report
 from bench.report import table
 from common import manifest
 from common import preprocess as bundle
@@ -40,22 +42,22 @@ def _identical(a: Path, b: Path) -> tuple[bool, int, str]:
 
 
 def _reference_check(name: str, pre) -> str:
-    """The baseline against the reference SHA-256 of the original photos, when that file is present."""
+    """Both baselines against the reference SHA-256 of the original photos, when that file is present."""
     if not REFERENCE_SHA.is_file():
         return "reference hashes not available"
     want = json.loads(REFERENCE_SHA.read_text()).get(name, {})
     data = images.skimage_data()
+    bgr = pre.channel_order == "BGR"
     bad = [
-        photo
+        f"{mod.__name__.split('.')[-1]}:{photo}"
+        for mod in (baseline_torchvision, baseline_preprocess)
         for photo, sha in want.items()
         if hashlib.sha256(
-            baseline_preprocess.one(
-                data / photo, pre.resize, pre.interpolation, pre.crop, pre.mean, pre.std, pre.channel_order == "BGR"
-            ).tobytes()
+            mod.one(data / photo, pre.resize, pre.interpolation, pre.crop, pre.mean, pre.std, bgr).tobytes()
         ).hexdigest()
         != sha
     ]
-    return f"baseline matches reference SHA-256 on {len(want)} photos" if not bad else f"MISMATCH: {bad}"
+    return f"both baselines match the reference SHA-256 on {len(want)} photos" if not bad else f"MISMATCH: {bad}"
 
 
 def _cpu() -> float:
@@ -103,14 +105,17 @@ def run(quick: bool = False) -> dict:
         pre = manifest.load(name).preprocess
         base_dir, bund_dir = report.RESULTS / "pre" / name / "baseline", report.RESULTS / "pre" / name / "bundle"
         one_dir = report.RESULTS / "pre" / name / "bundle-1"
-        sides = (("baseline", base_dir), ("bundle", bund_dir), ("bundle_1", one_dir))
+        tv_dir = report.RESULTS / "pre" / name / "torchvision"
+        sides = (("torchvision", tv_dir), ("baseline", base_dir), ("bundle", bund_dir), ("bundle_1", one_dir))
         times: dict[str, list[float]] = {side: [] for side, _ in sides}
         cpu: dict[str, list[float]] = {side: [] for side, _ in sides}
         for _ in range(rounds):
             for side, dst in sides:
                 shutil.rmtree(dst, ignore_errors=True)
                 c0, t0 = _cpu(), time.perf_counter()
-                if side == "baseline":
+                if side == "torchvision":
+                    n = baseline_torchvision.run(imgs, dst, pre)
+                elif side == "baseline":
                     n = baseline_preprocess.run(imgs, dst, pre)
                 else:
                     workers = 1 if side == "bundle_1" else None
@@ -120,10 +125,12 @@ def run(quick: bool = False) -> dict:
                 assert n == len(imgs), f"{side} wrote {n} of {len(imgs)} images"
         same, count, why = _identical(base_dir, bund_dir)
         same_1, _, why_1 = _identical(base_dir, one_dir)
-        same, why = same and same_1, why or why_1
+        same_tv, _, why_tv = _identical(base_dir, tv_dir)
+        same, why = same and same_1 and same_tv, why or why_1 or why_tv
         ips = {side: len(imgs) / statistics.median(t) for side, t in times.items()}
         cpu_ms = {side: 1000 * statistics.median(c) / len(imgs) for side, c in cpu.items()}
         per_round = [b / u for b, u in zip(times["baseline"], times["bundle"], strict=True)]
+        per_round_tv = [b / u for b, u in zip(times["torchvision"], times["bundle"], strict=True)]
         results.append(
             {
                 "model": name,
@@ -138,6 +145,10 @@ def run(quick: bool = False) -> dict:
                 "bundle_images_per_s": ips["bundle"],
                 "ratio": ips["bundle"] / ips["baseline"],
                 "ratio_per_round": per_round,
+                "torchvision_images_per_s": ips["torchvision"],
+                "ratio_torchvision": ips["bundle"] / ips["torchvision"],
+                "ratio_torchvision_per_round": per_round_tv,
+                "cpu_ratio_torchvision": cpu_ms["torchvision"] / cpu_ms["bundle"],
                 "bundle_1_images_per_s": ips["bundle_1"],
                 "ratio_1_worker": ips["bundle_1"] / ips["baseline"],
                 "cpu_ms_per_image": cpu_ms,
@@ -161,19 +172,20 @@ def run(quick: bool = False) -> dict:
 def markdown(data: dict) -> str:
     rows = []
     for r in data["results"]:
-        spread = f"{min(r['ratio_per_round']):.2f}–{max(r['ratio_per_round']):.2f}"
+        spread_tv = f"{min(r['ratio_torchvision_per_round']):.2f}–{max(r['ratio_torchvision_per_round']):.2f}"
         cpu = r["cpu_ms_per_image"]
         rows.append(
             [
                 r["model"],
                 f"{r['resize']}/{r['crop']} {r['interpolation']}",
                 r["images"],
+                f"{r['torchvision_images_per_s']:.1f}",
                 f"{r['baseline_images_per_s']:.1f}",
                 f"{r['bundle_images_per_s']:.1f}",
+                f"**{r['ratio_torchvision']:.2f}×** ({spread_tv})",
                 f"{r['ratio']:.2f}×",
-                spread,
                 f"{r['bundle_1_images_per_s']:.1f} ({r['ratio_1_worker']:.2f}×)",
-                f"{cpu['baseline']:.2f} / {cpu['bundle']:.2f} / {cpu['bundle_1']:.2f}",
+                f"{cpu['torchvision']:.2f} / {cpu['baseline']:.2f} / {cpu['bundle']:.2f} / {cpu['bundle_1']:.2f}",
                 ("✓" if r["byte_identical"] else "✗ " + r["difference"]) + f" ({r['files_compared']} files)",
             ]
         )
@@ -181,12 +193,13 @@ def markdown(data: dict) -> str:
         "model",
         "resize/crop",
         "images",
-        "baseline img/s (1 process)",
+        "guides' pipeline (torchvision) img/s",
+        "PIL + numpy img/s",
         f"bundle img/s ({data['workers']} workers)",
-        "bundle/baseline",
-        "per-round ratio",
-        "bundle img/s, 1 worker",
-        "CPU ms/img baseline / bundle / 1 worker",
+        "bundle / guides' (per round)",
+        "bundle / PIL + numpy",
+        "bundle img/s, 1 worker (vs PIL + numpy)",
+        "CPU ms/img torchvision / PIL+numpy / bundle / 1 worker",
         "byte-identical",
     ]
     notes = "\n".join(f"- {r['model']}: {r['reference']}" for r in data["results"])

@@ -44,11 +44,22 @@ def summary_rows(found: dict[str, dict]) -> list[dict]:
             rows.append(
                 {
                     "what": f"preprocess {r['model']} ({r['images']} JPEGs, {pre['workers']} workers), wall",
-                    "baseline": f"guides' pipeline, 1 process: {r['baseline_images_per_s']:.0f} img/s",
+                    "baseline": f"guides' pipeline (torchvision), 1 process: {r['torchvision_images_per_s']:.0f} img/s",
+                    "bundle": f"{r['bundle_images_per_s']:.0f} img/s",
+                    "ratio": f"{r['ratio_torchvision']:.2f}×",
+                    "goal": "≥ 3.0×" if goal else "—",
+                    "met": (_mark(r["ratio_torchvision"] >= 3.0) if goal else "—"),
+                    "exact": f"{_mark(r['byte_identical'])} bytes",
+                }
+            )
+            rows.append(
+                {
+                    "what": f"preprocess {r['model']}, against a faster yardstick",
+                    "baseline": f"its arithmetic in PIL + numpy, 1 process: {r['baseline_images_per_s']:.0f} img/s",
                     "bundle": f"{r['bundle_images_per_s']:.0f} img/s",
                     "ratio": f"{r['ratio']:.2f}×",
-                    "goal": "≥ 3.0×" if goal else "—",
-                    "met": (_mark(r["ratio"] >= 3.0) if goal else "—"),
+                    "goal": "—",
+                    "met": "—",
                     "exact": f"{_mark(r['byte_identical'])} bytes",
                 }
             )

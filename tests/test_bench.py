@@ -24,6 +24,9 @@ def test_quick_bench_runs_and_stays_bit_exact(tmp_path):
     pre = json.loads((tmp_path / "preprocess.json").read_text())
     assert pre["quick"] and all(r["byte_identical"] and r["files_compared"] > 0 for r in pre["results"])
     assert all(r["cpu_ratio"] > 0 for r in pre["results"]) and pre["startup_seconds"]["bundle"]["median"] > 0
+    # the guides' torchvision pipeline (its transforms written with torch) is the yardstick: same bytes
+    assert all(r["reference"].startswith("both baselines match") for r in pre["results"]), pre["results"]
+    assert all(r["ratio_torchvision"] > 0 for r in pre["results"])
     ort = json.loads((tmp_path / "ort-vs-torch.json").read_text())
     assert [r["bs"] for r in ort["results"]] == [1] and ort["results"][0]["ratio"] > 0
     post = json.loads((tmp_path / "postprocess.json").read_text())
