@@ -107,6 +107,19 @@ def test_makefile_exports_every_setting():
     assert {s.name for s in settings.TABLE} <= exported
 
 
+def test_settings_help_into_a_closed_pipe_is_quiet():
+    """`make help | head`: the reader is gone before Python writes; no traceback, exit 0."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "common.settings", "help"], cwd=ROOT, stdout=write, stderr=subprocess.PIPE, text=True
+        )
+    finally:
+        os.close(write)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
 def test_make_help_shows_every_setting_with_its_help():
     env = {k: v for k, v in os.environ.items() if k not in {s.name for s in settings.TABLE}}
     text = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, env=env, check=True).stdout
