@@ -151,7 +151,7 @@ lint: $(STAMP) ## ruff and hadolint
 	"$${BUNDLE_BIN}hadolint" docker/Dockerfile.ascend docker/Dockerfile.cpu
 
 bench: $(STAMP) ## speed benchmarks (ratios against baselines in the same process); QUICK=1: a short run
-	"$$BUNDLE_PY" -m bench.run --out "$$BENCH_OUT" $(if $(filter 1,$(QUICK)),--quick)
+	"$$BUNDLE_PY" -m bench.run --out "$$BENCH_OUT"
 
 image: ## build IMAGE from docker/Dockerfile.$KIND (ascend: CANN base; cpu: Python base) with docker or podman
 	@bash docker/build.sh

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from bench import report
 from bench.report import table
-from common import manifest
+from common import manifest, settings
+from common.errors import BundleError
 
 CHOICES = ("preprocess", "postprocess", "ort-vs-torch", "pipeline", "models")
 QUICK_MODEL = "efficientnet-lite0"  # the demo model: the quickest to export and time
@@ -164,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=report.RESULTS, help="folder for results (default work/bench)")
     ap.add_argument("--post-files", type=int, help="outputs the postprocess benchmark scores (default 50,000)")
     args = ap.parse_args(argv)
+    try:  # make bench QUICK=1: the setting, validated like every other one (QUICK=2 is an error, not a full run)
+        args.quick = args.quick or settings.flag("QUICK")
+    except BundleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     report.set_results(args.out)
     models = args.models or ([QUICK_MODEL] if args.quick else guide)
     todo = ["preprocess", "postprocess", "ort-vs-torch", "pipeline"]

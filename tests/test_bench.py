@@ -36,3 +36,13 @@ def test_quick_bench_runs_and_stays_bit_exact(tmp_path):
     rows = json.loads((tmp_path / "summary.json").read_text())["rows"]
     assert {r["goal"] for r in rows} >= {"≥ 3.0×", "< 0.3 s", "≥ 95 %", "≥ 4×", "≥ 10×"}  # every goal has its row
     assert all(r["exact"] in ("", "✓ bytes", "✓ outputs", "✓ result.json") for r in rows)
+
+
+def test_bench_validates_quick_like_every_setting(tmp_path):
+    """QUICK=2 used to start the whole 9-minute benchmark; now one line naming QUICK, before any work."""
+    env = {**os.environ, "PROGRESS": "0"}
+    proc = subprocess.run(
+        ["make", "-s", "bench", "QUICK=2", f"BENCH_OUT={tmp_path}"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode != 0 and "QUICK='2'" in proc.stderr, proc.stdout + proc.stderr
+    assert list(tmp_path.iterdir()) == []
