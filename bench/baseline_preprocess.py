@@ -33,8 +33,9 @@ def one(path: Path, resize: int, interpolation: str, crop: int, mean, std, bgr: 
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
-def run(images: list[Path], dst: Path, pre) -> int:
-    """``pre`` is a ``common.manifest.Preprocess`` (only its plain fields are read)."""
+def run(images: list[Path], dst: Path, pre, one=one) -> int:
+    """``pre`` is a ``common.manifest.Preprocess`` (only its plain fields are read); ``one``: the
+    per-image function (this module's, or ``bench.baseline_torchvision.one``)."""
     dst.mkdir(parents=True, exist_ok=True)
     for path in images:
         x = one(path, pre.resize, pre.interpolation, pre.crop, pre.mean, pre.std, pre.channel_order == "BGR")

@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from bench import baseline_preprocess
+
 RESAMPLE = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC, "nearest": Image.NEAREST}
 
 
@@ -53,9 +55,5 @@ def one(path: Path, resize: int, interpolation: str, crop: int, mean, std, bgr: 
 
 
 def run(images: list[Path], dst: Path, pre) -> int:
-    """``pre`` is a ``common.manifest.Preprocess`` (only its plain fields are read)."""
-    dst.mkdir(parents=True, exist_ok=True)
-    for path in images:
-        x = one(path, pre.resize, pre.interpolation, pre.crop, pre.mean, pre.std, pre.channel_order == "BGR")
-        x.tofile(dst / f"{path.stem}.bin")
-    return len(images)
+    """The whole loop, image after image, as ``bench.baseline_preprocess.run`` with this module's ``one``."""
+    return baseline_preprocess.run(images, dst, pre, one=one)

@@ -29,6 +29,11 @@ FIELDS = (
 )
 
 
+def _git(root: Path, *args: str) -> str:
+    out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10, check=True)
+    return out.stdout.strip()
+
+
 @functools.lru_cache(maxsize=None)
 def bundle_version(root: Path = ROOT) -> str:
     """``<pyproject version>+g<commit>[.dirty]`` from a checkout, ``<version>`` without git, else ``unknown``."""
@@ -41,20 +46,8 @@ def bundle_version(root: Path = ROOT) -> str:
     if not (root / ".git").exists():
         return version
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        commit = _git(root, "rev-parse", "--short=12", "HEAD")
+        dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return version
     return f"{version}+g{commit}" + (".dirty" if dirty else "") if commit else version
