@@ -313,6 +313,7 @@ def _main(argv: list[str]) -> int:
         return 2
     try:
         commands[argv[0]]()
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's flush at exit
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

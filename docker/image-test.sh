@@ -123,7 +123,8 @@ echo "user: $(id)"
 [ "$(id -u)" != 0 ] || { echo "runs as root"; exit 1; }
 make --version | sed -n 1p
 cd /bundle
-for f in common/cli.py models manifests checksums.md5 LICENSE README.md Makefile pyproject.toml requirements.txt; do
+for f in common/cli.py models manifests checksums.md5 LICENSE README.md Makefile pyproject.toml requirements.txt \
+    requirements-light.txt; do
     [ -e "$f" ] || { echo "/bundle/$f is missing"; exit 1; }
 done
 [ ! -e tests ] || { echo "tests/ is in the release image"; exit 1; }

@@ -93,6 +93,12 @@ def test_release_stage_holds_the_bundle_and_runs_as_non_root(dockerfile):
     copied = " ".join(re.findall(r"^COPY ((?:.*\\\n)*.*)$", bundle, re.M))
     for item in ("LICENSE", "README.md", "Makefile", "pyproject.toml", "checksums.md5", *REQUIREMENTS):
         assert item in copied, item
+    # every top-level file the library names (make package copies requirements-light.txt, ...) is in /bundle
+    top = [p.name for p in ROOT.iterdir() if p.is_file()]
+    code = "\n".join(p.read_text() for p in (ROOT / "common").rglob("*.py"))
+    named = [f for f in top if f'"{f}"' in code]
+    assert "requirements-light.txt" in named
+    assert [f for f in named if f not in copied.split()] == [], "files common/ reads but the image lacks"
     for folder in ("common/", "manifests/", "models/", "docker/entrypoint.sh"):
         assert f"COPY {folder}" in bundle, folder
     assert 'VENV=""' in bundle and "--no-install-recommends make" in bundle and "make --version" in bundle
