@@ -195,7 +195,7 @@ home=/usr/local/Ascend/ascend-toolkit/latest
 [ "$(command -v atc)" = "${home}/bin/atc" ] || { echo "atc: $(command -v atc || echo not found)"; exit 1; }
 command -v npu-smi
 case ":${PYTHONPATH}:" in *":${home}/python/site-packages:"*) ;; *) echo "PYTHONPATH=${PYTHONPATH}"; exit 1 ;; esac
-"${PYTHON}" -c "import ais_bench; print('ais_bench', ais_bench.__version__, ais_bench.__file__)"
+"${PYTHON}" -c "from importlib.metadata import version; from ais_bench.infer.interface import InferSession; import aclruntime, ais_bench; print('ais_bench', version('ais_bench'), ais_bench.__file__, '+ aclruntime', version('aclruntime'))"
 npu-smi info | sed -n 7p
 backend="$("${PYTHON}" -c 'from common import backends; print(backends.resolve("auto"))')"
 echo "BACKEND=auto -> ${backend}"
