@@ -47,15 +47,8 @@ argv=(build -f "${dockerfile}" --target "${stage}" -t "${image}"
 if [ -n "${BASE:-}" ]; then argv+=(--build-arg "BASE=${BASE}"); fi
 # podman and buildah write OCI images by default, which have no SHELL (RUN would use /bin/sh)
 if [ "${engine}" != docker ]; then argv+=(--format docker); fi
-if [ -n "${DOCKER_ARGS:-}" ]; then
-    read -r -a extra <<<"${DOCKER_ARGS}"
-    argv+=("${extra[@]}")
-fi
+bundle_add_words argv "${DOCKER_ARGS:-}"
 argv+=("$@" "${repo}")
 
-if [ "${DRY_RUN:-0}" = 1 ]; then
-    printf '%s\n' "${engine}" "${argv[@]}"
-    exit 0
-fi
-echo "building ${image} (${kind}, stage ${stage}) from ${base} with ${engine}" >&2
-exec "${engine}" "${argv[@]}"
+if [ "${DRY_RUN:-0}" != 1 ]; then echo "building ${image} (${kind}, stage ${stage}) from ${base} with ${engine}" >&2; fi
+bundle_exec "${engine}" "${argv[@]}"

@@ -35,3 +35,23 @@ bundle_engine() {  # $1: build | run
         return 2
     fi
 }
+
+# Append the words of an extra-flags value (DOCKER_ARGS, DOCKER_RUN_ARGS) to an array, split on white
+# space only: no globbing, no shell.
+bundle_add_words() {  # $1: the array's name; $2: the value
+    local -n into="$1"
+    local words=()
+    if [ -n "${2:-}" ]; then
+        read -r -a words <<<"$2"
+        into+=("${words[@]}")
+    fi
+}
+
+# Run the engine with its argv, or with DRY_RUN=1 print them, one a line, and stop.
+bundle_exec() {  # $@: the engine, then its arguments
+    if [ "${DRY_RUN:-0}" = 1 ]; then
+        printf '%s\n' "$@"
+        exit 0
+    fi
+    exec "$@"
+}

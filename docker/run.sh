@@ -170,14 +170,7 @@ else
         argv+=(--user 0:0)
     fi
 fi
-if [ -n "${DOCKER_RUN_ARGS:-}" ]; then
-    read -r -a extra <<<"${DOCKER_RUN_ARGS}"
-    argv+=("${extra[@]}")
-fi
+bundle_add_words argv "${DOCKER_RUN_ARGS:-}"
 argv+=("${image}" "${cmd[@]}")
 
-if [ "${DRY_RUN:-0}" = 1 ]; then
-    printf '%s\n' "${engine}" "${argv[@]}"
-else
-    exec "${engine}" "${argv[@]}"
-fi
+bundle_exec "${engine}" "${argv[@]}"
