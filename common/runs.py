@@ -11,21 +11,14 @@ Python 3.7+ and the standard library only (test/parse.py runs in a travelled fol
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common import records
+
 OM_BACKENDS = ("om", "benchmark")  # the runs that are Ascend results
 BACKEND_LABELS = {"om": "om", "benchmark": "om", "onnx": "onnx", "torch": "torch"}
-
-
-def _read(path: Path) -> dict | None:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def result_values(result: dict | None) -> dict:
@@ -99,8 +92,8 @@ class Run:
 def read_run(folder: Path) -> Run:
     folder = Path(folder)
     run = Run(folder.name)
-    info = _read(folder / "run.json") or {}
-    result = info.get("result") or _read(folder / "result.json")
+    info = records.read(folder / "run.json") or {}
+    result = info.get("result") or records.read(folder / "result.json")
     values = result_values(result)
     if values:
         try:
@@ -117,7 +110,7 @@ def read_run(folder: Path) -> Run:
     run.host, run.machine, run.date = (str(info.get(k) or "") for k in ("host", "machine", "date"))
     run.versions = dict(info.get("versions") or {})
     run.soc, run.atc = str(info.get("soc") or ""), str(info.get("atc") or "")
-    perf = _read(folder / "perf.json") or {}
+    perf = records.read(folder / "perf.json") or {}
     run.perf_device = str(perf.get("device") or "")
     for row in perf.get("rows") or []:
         try:
