@@ -32,6 +32,9 @@ DYNAMIC_BATCH ?=
 LOG         ?= error
 ATC_EXTRA   ?=
 ATC_PROFILE ?= bundle
+PRECISION   ?= 0
+PRECISION_N ?= 1000
+PRECISION_MODE ?=
 SIMPLIFY    ?= 1
 PROGRESS    ?= 1
 SAMPLE_DIR  ?= work/sample
@@ -71,13 +74,13 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 endif
 
 export MODEL BS DATASET LABELS WEIGHTS WEIGHTS_DIR VERIFY TRUST_CHECKPOINT BACKEND DEVICE PROVIDER OUTFMT \
-       PERF_BS PERF_SECONDS PERF_LOOP SOC DYNAMIC_BATCH LOG ATC_EXTRA ATC_PROFILE SIMPLIFY PROGRESS SAMPLE_DIR WORK RUN \
+       PERF_BS PERF_SECONDS PERF_LOOP SOC DYNAMIC_BATCH LOG ATC_EXTRA ATC_PROFILE PRECISION PRECISION_N PRECISION_MODE SIMPLIFY PROGRESS SAMPLE_DIR WORK RUN \
        SHARD RUNS AIS_BENCH_PYTHON BENCHMARK_TOOL PYTHON VENV VENV_FLAGS CMD KIND DOCKER_ARGS QUICK BENCH_OUT COMPAT_DIR \
        STAGE IMAGE ENGINE BASE DOCKER_RUN_ARGS BUNDLE_PY BUNDLE_BIN
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export PYTHONDONTWRITEBYTECODE := 1
 
-STEPS := weights onnx om preprocess info infer postprocess perf report all show package compare clean merge
+STEPS := weights onnx om preprocess info infer postprocess perf precision report all show package compare clean merge
 
 .PHONY: help models demo test compat-envs lint bench verify sample labels venv image docker-build docker-run \
         image-test $(STEPS)
@@ -95,8 +98,9 @@ help: ## this list
 	@echo "  infer          batches of BS through the backend -> outputs/<stem>_0.txt + outputs_summary.json"
 	@echo "  postprocess    outputs + val_label.txt -> result.json (the guides' format) + predictions.txt"
 	@echo "  perf           throughput sweep over PERF_BS -> perf.md / perf.json beside result.json"
+	@echo "  precision      fp16 as the OM runs it, predicted on the CPU: agreement with fp32, changed images, the layers that lose it"
 	@echo "  report         report.md + run.json: accuracy vs published, parity, perf, versions, checksums"
-	@echo "  all            weights onnx [om] preprocess info infer postprocess perf report"
+	@echo "  all            weights onnx [om] preprocess info infer postprocess perf [precision: PRECISION=1] report"
 	@echo "  show           print a run's per-image top-5, result.json and perf table"
 	@echo "  compare        every finished run of MODEL (torch / onnx / om, any BS or host) in one table: compare.md"
 	@echo "  package        the ModelZoo submission folder \$$WORK/package/\$$MODEL: scripts, README, LICENSE, levels, test/"

@@ -178,6 +178,13 @@ def perf_step(art: Artifacts) -> Path:
     return md
 
 
+def precision_step(art: Artifacts) -> list:
+    """fp32 and fp16 (as ATC's precision modes run it) on the CPU: the OM's fp16 loss, predicted and located."""
+    from common import precision
+
+    return precision.run(art)
+
+
 def report_step(art: Artifacts) -> Path:
     from common import report
 
@@ -208,6 +215,8 @@ def all_step(art: Artifacts) -> None:
     infer_step(art)
     postprocess_step(art)
     perf_step(art)
+    if art.settings.precision:
+        precision_step(art)
     report_step(art)
 
 
@@ -335,6 +344,7 @@ STEPS = {
     "infer": infer_step,
     "postprocess": postprocess_step,
     "perf": perf_step,
+    "precision": precision_step,
     "report": report_step,
     "all": all_step,
     "show": show_step,

@@ -34,7 +34,11 @@ def table(layout: Layout) -> str:
     ref = data[found[0].dir.name]["predictions"]
     perf = {run: {r["bs"]: r["samples_per_s"] for r in d["perf"].get("rows", [])} for run, d in data.items()}
     sizes = sorted({bs for rows in perf.values() for bs in rows})
+    from common import precision
+
+    pred = precision.headline_record(layout)
     head = ["run", "what ran", "host", "images", "top-1", "top-5", f"top-1 same as {found[0].dir.name}"]
+    head += ["fp16 predicted on the CPU (make precision)"]
     head += [f"bs{b} samples/s" for b in sizes]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for run, d in data.items():
@@ -49,10 +53,24 @@ def table(layout: Layout) -> str:
             result.get("Top1 accuracy", "?"),
             result.get("Top5 accuracy", "?"),
             f"{same}/{len(common)}" if common else "—",
+            precision.cell(pred) if _fp16_run(run, d["run"]) else "—",
         ]
         cells += [f"{perf[run][b]:.1f}" if b in perf[run] else "—" for b in sizes]
         lines.append("| " + " | ".join(cells) + " |")
+    if pred:
+        lines += ["", f"fp16 prediction ({pred['mode']}, on the CPU, {pred['images']} images): {precision.cell(pred)}."]
     return "\n".join(lines) + "\n"
+
+
+def _fp16_run(name: str, info: dict) -> bool:
+    """An OM run (ais_bench / benchmark) or a TensorRT fp16 one: where the fp16 prediction applies."""
+    ran = str(info.get("ran", "")).lower()
+    return (
+        info.get("backend") in ("om", "benchmark")
+        or name.startswith("om-")
+        or bool(info.get("tensorrt"))
+        or ("tensorrt" in ran)
+    )
 
 
 def write(layout: Layout) -> Path:

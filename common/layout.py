@@ -9,6 +9,7 @@
   <run>/                               one run: <backend>-bs<BS>, or RUN=<name>
     outputs/<stem>_<k>.<fmt>, outputs_summary.json, infer.json
     result.json, predictions.txt/.json, perf.json/.md, report.md, run.json
+  precision/<mode>.json, precision/<onnx stem>.<mode>.<key>.onnx   make precision: records, fp16 variants
   compare.md, package/<model>/
 """
 
@@ -153,6 +154,23 @@ class Layout:
         if owner != self.model.name:
             what = f"the work folder of {owner}" if owner else f"not a work folder (no {MARKER} marker)"
             raise BundleError(f"WORK={self.work} is {what}: not removing it")
+
+    @property
+    def precision_dir(self) -> Path:
+        return self.work / "precision"
+
+    def precision_record(self, mode: str) -> Path:
+        """make precision's record of one ATC precision mode."""
+        return self.precision_dir / f"{mode}.json"
+
+    def precision_onnx(self, onnx_path: Path, mode: str, key: str) -> Path:
+        """The fp16 variant of an ONNX for ``mode``, under its cache key."""
+        return self.precision_dir / f"{Path(onnx_path).stem}.{mode}.{key}.onnx"
+
+    def precision_variants(self, onnx_path: Path, mode: str) -> list:
+        """Every cached variant of that ONNX and mode (any key)."""
+        d = self.precision_dir
+        return sorted(d.glob(f"{Path(onnx_path).stem}.{mode}.*.onnx")) if d.is_dir() else []
 
     @property
     def compare(self) -> Path:

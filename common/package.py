@@ -15,7 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
-from common import atomic, level, readme, submission
+from common import atomic, level, precision, readme, submission
 from common.layout import Layout
 from common.manifest import ROOT, TRAVELLED, Manifest
 from common.runs import read_runs
@@ -42,7 +42,8 @@ def build(m: Manifest, layout: Layout, dest: Path | None = None) -> tuple[Path, 
         shutil.copyfile(ROOT / "LICENSE", tmp / "LICENSE")
         _write(tmp / "requirements.txt", submission.requirements(m, ROOT))
         _write(tmp / "modelzoo_level.txt", level.text(found))
-        readme.write(tmp / "README.md", m, runs, found, source=Path(m.model_dir) / "README.md")
+        prediction = precision.headline_record(layout)  # make precision's fp16 prediction, beside the OM figures
+        readme.write(tmp / "README.md", m, runs, found, source=Path(m.model_dir) / "README.md", prediction=prediction)
         _write(tmp / "test" / "pth2om.sh", submission.pth2om_sh(m), EXECUTABLE)
         _write(tmp / "test" / "eval_acc_perf.sh", submission.eval_sh(m), EXECUTABLE)
         _write(tmp / "test" / "parse.py", submission.PARSE_PY)

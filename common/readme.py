@@ -125,7 +125,23 @@ def _fmt(x: float | None, suffix: str = "%") -> str:
     return "—" if x is None else _num(x) + suffix
 
 
-def _results(m: Manifest, runs: list[Run]) -> list[str]:
+def _prediction(m: Manifest, rec: dict | None) -> list[str]:
+    """The fp16 prediction of ``make precision`` (its headline record) as a row of the accuracy table."""
+    if not rec:
+        return []
+    up = m.accuracy.get("upstream", {}).get("top1")
+    acc = rec.get("fp16") or {}
+    top1 = acc.get("top1")
+    delta = "—" if top1 is None or up is None else f"{top1 - up:+.2f}"
+    n = rec["images"]
+    what = (
+        f"fp16 predicted on the CPU (`make precision`, {rec['mode']}; top-1 same as fp32 on "
+        f"{rec['top1_agree']}/{n}, {len(rec.get('changed') or [])} changed)"
+    )
+    return [f"| prediction | {what} | | {n:,} | {_fmt(top1)} | {_fmt(acc.get('top5'))} | {delta} |"]
+
+
+def _results(m: Manifest, runs: list[Run], prediction: dict | None = None) -> list[str]:
     out = ["## Results", ""]
     if not runs:
         out += [
@@ -143,6 +159,7 @@ def _results(m: Manifest, runs: list[Run]) -> list[str]:
             f"| run `{r.name}` | {r.ran or r.backend or '?'} | {r.bs or '?'} | {images} | {_fmt(r.top1)} | "
             f"{_fmt(r.top5)} | {delta} |"
         )
+    out += _prediction(m, prediction)
     for key, label in (("upstream", "published, upstream"), ("guide", "published, the guide's OM")):
         a = m.accuracy.get(key)
         if a:
@@ -185,9 +202,9 @@ def _levels(found: list[Level]) -> list[str]:
     return out + [""]
 
 
-def generated(m: Manifest, runs: list[Run], found: list[Level]) -> str:
-    """The generated part, markers included."""
-    body = _model(m) + _checkpoint(m) + _steps(m) + _results(m, runs) + _levels(found)
+def generated(m: Manifest, runs: list[Run], found: list[Level], prediction: dict | None = None) -> str:
+    """The generated part, markers included (``prediction``: make precision's headline record)."""
+    body = _model(m) + _checkpoint(m) + _steps(m) + _results(m, runs, prediction) + _levels(found)
     return BEGIN + "\n\n" + "\n".join(body).rstrip("\n") + "\n\n" + END
 
 
@@ -201,14 +218,21 @@ def refresh(text: str, block: str) -> str:
     return (text.rstrip("\n") + "\n\n" if text.strip() else "") + block + "\n"
 
 
-def write(path: Path, m: Manifest, runs: list[Run], found: list[Level], source: Path | None = None) -> Path:
+def write(
+    path: Path,
+    m: Manifest,
+    runs: list[Run],
+    found: list[Level],
+    source: Path | None = None,
+    prediction: dict | None = None,
+) -> Path:
     """Write ``path``: the hand-written parts of ``source`` (default: ``path`` itself) around a fresh
     generated part."""
     from common import atomic
 
     src = Path(source or path)
     text = src.read_text(encoding="utf-8") if src.is_file() else f"# {m.title}\n"
-    atomic.write_text(path, refresh(text, generated(m, runs, found)))
+    atomic.write_text(path, refresh(text, generated(m, runs, found, prediction)))
     return Path(path)
 
 

@@ -145,6 +145,9 @@ def write(art: Artifacts) -> Path:
     if scoring.get("nan"):
         nan = scoring["nan"]
         lines += [f"**{len(nan)} outputs hold NaN** (scored as the guides' script would): {', '.join(nan[:10])}", ""]
+    from common import precision
+
+    lines += precision.report_lines(layout)
     if parity:
         lines += [
             "## ONNX parity with PyTorch",

@@ -104,6 +104,23 @@ TABLE: tuple[Setting, ...] = (
         "EfficientNet-B3 bs16 --auto_tune_mode=RL,GA, CANN 5.x)",
         choices=("bundle", "guide"),
     ),
+    # issue 21: make precision (fp16 predicted on the CPU before the NPU)
+    Setting("PRECISION", "0", "flag", "1: make all also runs make precision (fp16 accuracy predicted on the CPU)"),
+    Setting(
+        "PRECISION_N",
+        "1000",
+        "int",
+        "make precision: the first N images of DATASET (0: all; DATASET=sample: its photos)",
+        minimum=0,
+    ),
+    Setting(
+        "PRECISION_MODE",
+        "",
+        "choice",
+        "make precision: simulate only this ATC --precision_mode (default: ATC_EXTRA's, else force_fp16, "
+        "then allow_mix_precision)",
+        choices=("force_fp16", "allow_mix_precision", "must_keep_origin_dtype"),
+    ),
     Setting("SIMPLIFY", "1", "flag", "0 skips onnx-simplifier"),
     Setting("PROGRESS", "1", "flag", "0 hides progress bars"),
     Setting("SAMPLE_DIR", "work/sample", "text", "where DATASET=sample is built"),
