@@ -551,7 +551,8 @@ def lines(rec: dict) -> list[str]:
     if sec.get("fp32") and sec.get("fp16"):
         out.append(
             f"  time: {sec['wall']:.1f} s for {n} images (preprocessing included); inference fp32 "
-            f"{n / sec['fp32']:.1f} img/s, fp16 {n / sec['fp16']:.1f} img/s ({sec['fp16'] / sec['fp32']:.1f}x slower); "
+            f"{n / sec['fp32']:.1f} img/s, fp16 {n / sec['fp16']:.1f} img/s "
+            f"(fp16 / fp32 time {sec['fp16'] / sec['fp32']:.2f}); "
             f"locating {sec.get('locate', 0):.1f} s"
         )
     for r in rec.get("measured") or []:
