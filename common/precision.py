@@ -335,20 +335,14 @@ class Locator:
         return {"jumps": top, "overflow": overflow[:JUMPS], "overflow_count": len(overflow), "worst": worst}
 
 
-def locate(fp32: Path, fp16: Path, images: list[Path], pre, bs: int, static: bool) -> list[dict]:
-    """Compare every tensor of both models on each of ``images`` (one at a time)."""
-    import numpy as np
+def locate(fp32: Path, fp16: Path, images: list[Path], pre) -> list[dict]:
+    """Compare every tensor of both models (batch 1) on each of ``images``, one at a time."""
     import onnx
 
     if not images:
         return []
     loc = Locator(onnx.load(str(fp32)), onnx.load(str(fp16)))
-    found = []
-    for chunk, x in _batches(images, pre, 1):
-        if static and bs > 1:
-            x = np.repeat(x, bs, axis=0)
-        found.append({"image": chunk[0].name, **loc.compare(x)})
-    return found
+    return [{"image": chunk[0].name, **loc.compare(x)} for chunk, x in _batches(images, pre, 1)]
 
 
 # ---------------------------------------------------------------------------------- measured runs
@@ -464,7 +458,11 @@ def _simulate(art, onnx_path: Path, mode: str, images: list[Path], truth: dict, 
     chosen = (changed or worst)[:LOCATE_IMAGES]
     t1 = time.perf_counter()
     by_name = {p.name: p for p in images}
-    located = locate(onnx_path, fp16, [by_name[n] for n in chosen], m.preprocess, cfg.bs, m.static_batch)
+    one32, one16 = onnx_path, fp16
+    if m.static_batch and cfg.bs != 1:  # every tensor of a batch of BS copies would not fit: the bs1 ONNX
+        one32 = art.onnx(1)
+        one16 = variant(cfg.layout, one32, mode)
+    located = locate(one32, one16, [by_name[n] for n in chosen], m.preprocess)
     guide = m.accuracy.get("guide") or {}
     return {
         "model": m.name,
