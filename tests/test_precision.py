@@ -190,3 +190,37 @@ def test_report_compare_and_readme_show_the_prediction_beside_the_om(demo):
     row = next(line for line in block.splitlines() if line.startswith("| prediction |"))
     assert "make precision" in row and f"{rec['fp16']['top1']}%" in row
     assert "| prediction |" not in readme.generated(m, runs, level.levels(m, runs))
+
+
+def test_make_all_runs_precision_before_the_report_when_precision_is_1(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from common import cli
+
+    calls = []
+    for name in ("weights", "onnx", "om", "preprocess", "info", "infer", "postprocess", "perf", "precision", "report"):
+        monkeypatch.setattr(cli, f"{name}_step", lambda art, n=name: calls.append(n))
+    labels = tmp_path / "val_label.txt"
+    labels.write_text("")
+    for on in (True, False):
+        calls.clear()
+        art = SimpleNamespace(
+            dataset=lambda: (tmp_path, labels),
+            cfg=SimpleNamespace(backend="onnx"),
+            settings=SimpleNamespace(precision=on),
+        )
+        cli.all_step(art)
+        assert ("precision" in calls) is on and calls[-1] == "report"
+        if on:
+            assert calls.index("precision") == calls.index("perf") + 1
+
+
+def test_make_help_lists_the_step_and_its_settings():
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    out = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
+    assert "  precision      fp16 as the OM runs it" in out
+    for name in ("PRECISION=0", "PRECISION_N=1000", "PRECISION_MODE="):
+        assert f"  {name}   " in out
