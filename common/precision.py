@@ -550,7 +550,10 @@ def lines(rec: dict) -> list[str]:
         over = ", ".join(f"{o['node']} ({o['op']}, max |x| {o['max_abs']:.3g})" for o in loc["overflow"])
         worst = loc.get("worst") or {}
         if not jumps and worst:
-            jumps = f"none above 1e-3; largest {worst['node']} ({worst['op']}) rel err {worst['rel_err']:.2g}"
+            jumps = (
+                f"none (no node reaches rel err 1e-3 and twice its inputs'); largest {worst['node']} "
+                f"({worst['op']}) rel err {worst['rel_err']:.2g}"
+            )
         out.append(f"  {loc['image']} ({rec.get('located_why', '')}): first jumps: {jumps or 'none'}")
         out.append(f"  {loc['image']}: outside fp16's range: {over or 'none'}")
     sec = rec.get("seconds") or {}
