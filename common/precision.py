@@ -157,8 +157,10 @@ def variant(layout, onnx_path: Path, mode: str) -> Path:
         return target
     import onnx
 
-    model = onnx.load(str(onnx_path))
-    out = convert(model, mode)
+    try:
+        out = convert(onnx.load(str(onnx_path)), mode)
+    except Exception as exc:  # noqa: BLE001 - onnx and the converter raise several unrelated types
+        raise BundleError(f"{onnx_path}: cannot make its {mode} variant ({str(exc).splitlines()[0][:200]})") from None
     for old in layout.precision_variants(onnx_path, mode):  # only the bundle's own, of this ONNX and mode
         atomic.remove(old)
     atomic.write_bytes(target, out.SerializeToString())

@@ -224,3 +224,15 @@ def test_make_help_lists_the_step_and_its_settings():
     assert "  precision      fp16 as the OM runs it" in out
     for name in ("PRECISION=0", "PRECISION_N=1000", "PRECISION_MODE="):
         assert f"  {name}   " in out
+
+
+def test_an_onnx_that_does_not_load_is_one_line_and_nothing_is_removed(tmp_path):
+    from common.errors import BundleError
+
+    layout = Layout(tmp_path / "w", manifest.load(LITE))
+    good = overflow_onnx(tmp_path / "m.onnx")
+    kept = precision.variant(layout, good, "force_fp16")
+    good.write_bytes(b"not an onnx file")
+    with pytest.raises(BundleError, match=r"m\.onnx: cannot make its force_fp16 variant"):
+        precision.variant(layout, good, "force_fp16")
+    assert kept.is_file()  # the model is loaded before any variant is deleted
