@@ -114,9 +114,9 @@ def headline(settings) -> tuple[str, str]:
     return CHIP_DEFAULT, "ATC's default on Ascend 310/310P"
 
 
-def modes(settings) -> list[str]:
-    """The modes to simulate, the headline first."""
-    first, _ = headline(settings)
+def modes(settings, first: str | None = None) -> list[str]:
+    """The modes to simulate, the headline (``first``, default ``headline(settings)``) first."""
+    first = first or headline(settings)[0]
     if getattr(settings, "precision_mode", ""):
         return [first]
     return [first] + [m for m in DEFAULT_MODES if m != first]
@@ -430,7 +430,7 @@ def run(art) -> list[dict]:
         "block_list": list(MIX_BLOCK_LIST),
     }
     done = []
-    for mode in modes(s):
+    for mode in modes(s, head):
         path = layout.precision_record(mode)
         rec = records.read(path)
         if rec and rec.get("stamp") == {**stamp, "mode": mode}:
