@@ -337,14 +337,21 @@ class Locator:
         return {"jumps": top, "overflow": overflow[:JUMPS], "overflow_count": len(overflow), "worst": worst}
 
 
-def locate(fp32: Path, fp16: Path, images: list[Path], pre) -> list[dict]:
+def locate(fp32: Path, fp16: Path, images: list[Path], pre, progress: bool = False) -> list[dict]:
     """Compare every tensor of both models (batch 1) on each of ``images``, one at a time."""
     import onnx
+
+    from common.progress import bar
 
     if not images:
         return []
     loc = Locator(onnx.load(str(fp32)), onnx.load(str(fp16)))
-    return [{"image": chunk[0].name, **loc.compare(x)} for chunk, x in _batches(images, pre, 1)]
+    found = []
+    with bar(total=len(images), desc="precision: locating", unit="img", enable=progress) as pb:
+        for chunk, x in _batches(images, pre, 1):
+            found.append({"image": chunk[0].name, **loc.compare(x)})
+            pb.update()
+    return found
 
 
 # ---------------------------------------------------------------------------------- measured runs
@@ -464,7 +471,7 @@ def _simulate(art, onnx_path: Path, mode: str, images: list[Path], truth: dict, 
     if m.static_batch and cfg.bs != 1:  # every tensor of a batch of BS copies would not fit: the bs1 ONNX
         one32 = art.onnx(1)
         one16 = variant(cfg.layout, one32, mode)
-    located = locate(one32, one16, [by_name[n] for n in chosen], m.preprocess)
+    located = locate(one32, one16, [by_name[n] for n in chosen], m.preprocess, progress)
     guide = m.accuracy.get("guide") or {}
     return {
         "model": m.name,

@@ -173,13 +173,26 @@ def test_report_compare_and_readme_show_the_prediction_beside_the_om(demo):
     value += [{"key": "Top1 accuracy", "value": "55.56%"}, {"key": "Top5 accuracy", "value": "100.0%"}]
     (om / "result.json").write_text(json.dumps({"title": "Overall statistical evaluation", "value": value}))
 
+    trt = work / "trt-bs4"  # a TensorRT fp16 run (PROVIDER=tensorrt) that agrees with fp32 instead
+    trt.mkdir(exist_ok=True)
+    (trt / "result.json").write_text((om / "result.json").read_text())
+    fp32 = {Path(n).stem: top for n, top in rec["top5_fp32"].items()}
+    (trt / "predictions.json").write_text(json.dumps(fp32))
+    (trt / "run.json").write_text(json.dumps({"backend": "onnx", "bs": 4, "tensorrt": "10.9", "ran": "ONNX Runtime"}))
+
     out = run_step("precision", env).stdout
     assert "measured OM run om-bs4: top-1 same as this fp16 simulation 9/9" in out
+    n = rec["top1_agree"]
+    assert f"measured TensorRT fp16 run trt-bs4: top-1 same as this fp16 simulation {n}/9, as fp32 9/9" in out
     compare = run_step("compare", env).stdout
     head = next(line for line in compare.splitlines() if line.startswith("| run"))
     assert "fp16 predicted on the CPU (make precision)" in head
-    row = next(line for line in compare.splitlines() if line.startswith("| om-bs4"))
-    assert f"force_fp16: top-1 {rec['fp16']['top1']}%" in row
+    for name in ("om-bs4", "trt-bs4"):
+        row = next(line for line in compare.splitlines() if line.startswith(f"| {name}"))
+        assert f"force_fp16: top-1 {rec['fp16']['top1']}%" in row
+    from common.compare import _fp16_run
+
+    assert not _fp16_run("onnx-bs4", {"backend": "onnx", "ran": "ONNX Runtime"})  # fp32: not what it predicts
     report = work / "onnx-bs4" / "report.md"
     run_step("report", {**env, "BACKEND": "onnx"})
     text = report.read_text()
