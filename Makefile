@@ -58,6 +58,12 @@ QUICK       ?= 0
 BENCH_OUT   ?= work/bench
 COMPAT_DIR  ?=
 
+# issue 18: every value given on the command line or in the environment is literal: make never expands
+# it ($(shell ...) or $(VAR) in WORK=... runs and reads nothing); the settings above, and what the recipes
+# and docker/ scripts read from the environment
+LITERAL := $(shell sed -n 's/^\([A-Z_][A-Z_]*\) *?=.*/\1/p' '$(lastword $(MAKEFILE_LIST))') PATH PYTHONPATH HOME GPUS DRY_RUN TMPDIR
+$(foreach v,$(LITERAL),$(if $(filter command line environment%,$(origin $(v))),$(eval override $(v) := $$(value $(v)))))
+
 ifeq ($(strip $(VENV)),)
 # VENV= (the containers): use $(PYTHON) and the packages installed with it
 BUNDLE_PY := $(PYTHON)
