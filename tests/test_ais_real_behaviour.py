@@ -309,6 +309,7 @@ def dotted(base):
     labels.write_text("\n".join(lines) + "\n")
     work = root / "base"
     work.mkdir()
+    shutil.copy2(base.work / ".modelzoo-work", work)  # a work folder, as the steps made it
     for f in base.work.glob(f"{MODEL}.*"):
         shutil.copy2(f, work / f.name)
     shutil.copytree(base.work / "om", work / "om")
@@ -351,6 +352,7 @@ def test_5c_stems_that_collide_under_the_tools_rule_are_refused(base, tmp_path):
     labels.write_text("cat.a.png 281\ncat.b.png 967\n")
     work = tmp_path / "work"
     work.mkdir()
+    shutil.copy2(base.work / ".modelzoo-work", work)  # a work folder, as the steps made it
     for f in base.work.glob(f"{MODEL}.*"):
         shutil.copy2(f, work / f.name)
     shutil.copytree(base.work / "om", work / "om")
