@@ -3,6 +3,7 @@ Each case once gave a wrong result without a word, threw finished work away, or 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -653,3 +654,19 @@ def test_a_255_byte_image_name_fits_its_temporary_name(photos, tmp_path):
 def test_a_dataset_that_is_not_a_folder_says_so(tmp_path):
     proc = run_step("preprocess", {"MODEL": SK, "WORK": tmp_path / "w", "DATASET": "/dev/null"}, check=False)
     _one_line(proc, "DATASET=/dev/null is not a folder")
+
+
+def test_no_write_follows_a_planted_link_at_a_temporary_or_sidecar_name(tmp_path):
+    from common.weights import cached_md5
+
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    out = tmp_path / "outputs"
+    out.mkdir()
+    (out / ".a_0.txt.tmp").symlink_to(victim)  # the name outputs.write writes first
+    outputs.write(out / "a_0.txt", np.zeros(4, np.float32), "TXT")
+    onnx = tmp_path / "m.onnx"
+    onnx.write_bytes(b"model")
+    (tmp_path / "m.onnx.md5ok").symlink_to(victim)  # the md5 cache beside a model
+    assert cached_md5(onnx) == hashlib.md5(b"model").hexdigest()
+    assert victim.read_text() == "precious" and not (out / "a_0.txt").is_symlink()
