@@ -177,8 +177,8 @@ def mount_ok(name: str, path: str) -> str:
         ):
             return ""
         what = f"no {MARKER}"
-    elif name == "SAMPLE_DIR":
-        if os.path.isfile(os.path.join(p, SAMPLE_MARKER)):
+    elif name == "SAMPLE_DIR":  # marked, or a complete one of an earlier bundle (which is never rebuilt)
+        if os.path.isfile(os.path.join(p, SAMPLE_MARKER)) or set(os.listdir(p)) == {"val", "val_label.txt"}:
             return ""
         what = f"no {SAMPLE_MARKER}"
     else:
