@@ -670,3 +670,13 @@ def test_no_write_follows_a_planted_link_at_a_temporary_or_sidecar_name(tmp_path
     (tmp_path / "m.onnx.md5ok").symlink_to(victim)  # the md5 cache beside a model
     assert cached_md5(onnx) == hashlib.md5(b"model").hexdigest()
     assert victim.read_text() == "precious" and not (out / "a_0.txt").is_symlink()
+
+
+def test_literal_values_keep_the_makefiles_own_path_and_pythonpath(tmp_path):
+    """PATH and PYTHONPATH are made literal too, and the Makefile still puts the venv and the bundle first."""
+    probe = tmp_path / "probe.mk"
+    probe.write_text(f'include {ROOT / "Makefile"}\nprobe:\n\t@echo "$$PATH|$$PYTHONPATH"\n')
+    env = {**os.environ, "PYTHONPATH": "/x$(shell echo y)", "MAKEFLAGS": ""}
+    proc = subprocess.run(["make", "-s", "-f", str(probe), "probe"], cwd=ROOT, capture_output=True, text=True, env=env)
+    path, pythonpath = proc.stdout.strip().split("|")
+    assert path.startswith(f"{ROOT}/.venv/bin:") and pythonpath == f"{ROOT}:/x$(shell echo y)", proc.stdout
