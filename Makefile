@@ -61,6 +61,12 @@ QUICK       ?= 0
 BENCH_OUT   ?= work/bench
 COMPAT_DIR  ?=
 
+# issue 18: every value given on the command line or in the environment is literal: make never expands
+# it ($(shell ...) or $(VAR) in WORK=... runs and reads nothing); the settings above, and what the recipes
+# and docker/ scripts read from the environment
+LITERAL := $(shell sed -n 's/^\([A-Z_][A-Z_]*\) *?=.*/\1/p' '$(lastword $(MAKEFILE_LIST))') PATH PYTHONPATH HOME GPUS DRY_RUN TMPDIR
+$(foreach v,$(LITERAL),$(if $(filter command line environment%,$(origin $(v))),$(eval override $(v) := $$(value $(v)))))
+
 ifeq ($(strip $(VENV)),)
 # VENV= (the containers): use $(PYTHON) and the packages installed with it
 BUNDLE_PY := $(PYTHON)
@@ -70,14 +76,14 @@ else
 BUNDLE_PY := $(VENV)/bin/python
 BUNDLE_BIN := $(VENV)/bin/
 STAMP := $(VENV)/.installed
-export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+override export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 endif
 
 export MODEL BS DATASET LABELS WEIGHTS WEIGHTS_DIR VERIFY TRUST_CHECKPOINT BACKEND DEVICE PROVIDER OUTFMT \
        PERF_BS PERF_SECONDS PERF_LOOP SOC DYNAMIC_BATCH LOG ATC_EXTRA ATC_PROFILE PRECISION PRECISION_N PRECISION_MODE SIMPLIFY PROGRESS SAMPLE_DIR WORK RUN \
        SHARD RUNS AIS_BENCH_PYTHON BENCHMARK_TOOL PYTHON VENV VENV_FLAGS CMD KIND DOCKER_ARGS QUICK BENCH_OUT COMPAT_DIR \
        STAGE IMAGE ENGINE BASE DOCKER_RUN_ARGS BUNDLE_PY BUNDLE_BIN
-export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
+override export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export PYTHONDONTWRITEBYTECODE := 1
 
 STEPS := weights onnx om preprocess info infer postprocess perf precision report all show package compare clean merge

@@ -149,6 +149,8 @@ class Artifacts:
                 self._dataset = (val, Path(s.labels) if s.labels else labels)
                 return self._dataset
             val = Path(s.dataset)
+            if val.exists() and not val.is_dir():
+                raise BundleError(f"DATASET={val} is not a folder: point DATASET at the ImageNet val image folder")
             if not val.is_dir():
                 hint = " (the guides' default)" if s.dataset == GUIDE_DATASET else ""
                 raise BundleError(

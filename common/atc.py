@@ -37,8 +37,25 @@ def _gears(dynamic_batch: Sequence[int] | str) -> str:
     return ",".join(str(g) for g in gears)
 
 
+# issue 18: ATC_EXTRA may not set what the bundle sets itself (where the OM goes, what it is built from, for
+# which chip and shape) nor switch ATC to a mode that writes elsewhere: refused in one line before ATC runs
+OWN_FLAGS = (
+    "framework", "model", "weight", "output", "input_format", "input_shape", "log", "soc_version",
+    "dynamic_batch_size", "mode", "om", "json", "singleop", "debug_dir", "op_compiler_cache_dir",
+)  # fmt: skip
+
+
 def _extra(extra: Sequence[str] | str) -> list[str]:
-    return shlex.split(extra) if isinstance(extra, str) else [str(e) for e in extra]
+    """ATC_EXTRA's words (split like a shell would, never run by one), none a flag the bundle sets itself."""
+    try:
+        words = shlex.split(extra) if isinstance(extra, str) else [str(e) for e in extra]
+    except ValueError as exc:
+        raise BundleError(f"ATC_EXTRA={extra!r}: {exc} (quote like a shell would)") from None
+    for w in words:
+        name = w.lstrip("-").split("=", 1)[0]
+        if w.startswith("-") and name in OWN_FLAGS:  # gflags reads -name as --name
+            raise BundleError(f"ATC_EXTRA: {w.split('=', 1)[0]} is set by the bundle itself (the OM goes to WORK/om)")
+    return words
 
 
 def profile_flags(m: Manifest, bs: int, profile: str = "bundle", dynamic: bool = False) -> list[str]:

@@ -19,7 +19,7 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{short(path.name)}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     os.chmod(tmp_path, 0o666 & ~_UMASK)
@@ -28,6 +28,13 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
         os.replace(tmp_path, path)
     finally:
         remove(tmp_path)
+
+
+def short(name: str, limit: int = 96) -> str:
+    """At most ``limit`` bytes of a file name (UTF-8, whole characters), so that a temporary name built
+    from a 255-byte name still fits the file system's 255."""
+    raw = os.fsencode(name)
+    return name if len(raw) <= limit else raw[:limit].decode("utf-8", "ignore")
 
 
 def remove(path: Path | str) -> None:

@@ -9,11 +9,10 @@ or stale is (re)built there, once per process. A finished step is skipped on re-
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
-from common import atomic, console, lock, records
+from common import atomic, console, lock, records, workdir
 from common.artifacts import Artifacts
 from common.config import Config
 from common.console import say
@@ -39,16 +38,19 @@ def om_step(art: Artifacts) -> Path:
 # ---------------------------------------------------------------- dataset
 def preprocess_step(art: Artifacts) -> Path:
     from common import preprocess
+    from common.images import list_images
     from common.progress import enabled
 
     cfg = art.cfg
     val, _ = art.dataset()
     prep, mark = cfg.layout.prep_dir, cfg.layout.prep_record
     stamp = {"dataset": str(val.resolve()), **records.jsonable(cfg.model.preprocess)}
+    workdir.refuse_link(prep)
     rec = records.read(mark)
     if rec is not None and {k: v for k, v in rec.items() if k != "images"} != stamp:
+        list_images(val)  # the new dataset is valid (one line if not) before the old .bin files go
         say(f"preprocess: {prep} holds another dataset or preprocessing; starting over")
-        shutil.rmtree(prep)
+        workdir.rmtree(prep)
         rec = None
     if rec is None:
         prep.mkdir(parents=True, exist_ok=True)
@@ -93,7 +95,7 @@ def infer_step(art: Artifacts) -> dict:
         old = {k: rec.get(k) for k in setup} if rec else None
         if old not in (None, setup) and run.outputs.exists():
             say("infer: model, batch size or format changed since the last run; starting over")
-            shutil.rmtree(run.outputs)
+            workdir.rmtree(run.outputs)
         elif run.outputs.exists():
             known = rec.get("inputs") if rec and isinstance(rec.get("inputs"), dict) else {}
             redone, removed = _reconcile(run.outputs, stamps, known)
@@ -256,12 +258,14 @@ def package_step(art: Artifacts) -> Path:
 
 def clean_step(art: Artifacts) -> None:
     """Remove this model's work folder, and nothing that is not one."""
-    work = art.cfg.layout.work
-    if not work.exists():
+    layout = art.cfg.layout
+    work = layout.work
+    if not work.exists() and not workdir.is_link(work):
         say(f"clean: {work} does not exist")
         return
-    art.cfg.layout.check_owned()
-    shutil.rmtree(work)
+    layout.check_owned()
+    with lock.hold(layout.lock, f"make clean MODEL={art.cfg.model.name}"):  # not while a step runs there
+        workdir.rmtree(work, " (WORK)")
     say(f"clean: removed {work}")
 
 
@@ -392,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             cfg.layout.claim()
             with lock.hold(cfg.layout.lock, f"make {argv[0]} MODEL={cfg.model.name}"):
+                workdir.check_tree(cfg.layout.work, cfg.run.dir)  # no link is followed where the step writes
                 STEPS[argv[0]](Artifacts(cfg))
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)

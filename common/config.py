@@ -12,6 +12,7 @@ from common.layout import Layout, RunLayout
 from common.manifest import Manifest
 from common.settings import Settings
 from common.shard import Shard
+from common.workdir import check_run_name
 
 GUIDE_DATASET = "/root/datasets/imagenet/val"
 GUIDE_LABELS = "/root/datasets/imagenet/val_label.txt"
@@ -38,6 +39,8 @@ class Config:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
         s = Settings(environ)
+        if s.run:
+            check_run_name(s.run)  # issue 18: RUN is a folder inside WORK, refused before anything is written
         m = manifest.load(s.model)
         return cls(s, m, Layout(Path(s.work), m), backends.resolve(s.backend), Shard.parse(s.shard))
 

@@ -38,6 +38,8 @@ def _note(msg: str) -> None:
 
 
 def _utf8(folder: Path, name: str) -> None:
+    if "\n" in name or "\r" in name:
+        raise BundleError(f"{folder}: the file name {name!r} holds a newline (the info file lists one a line): rename")
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
@@ -51,6 +53,8 @@ def list_files(folder: Path, suffixes: set[str]) -> list[Path]:
     folder = Path(folder)
     if folder.is_file():
         raise BundleError(f"{folder}: is a file, not a folder")
+    if folder.exists() and not folder.is_dir():
+        raise BundleError(f"{folder}: is not a folder")
     if not folder.is_dir():
         raise BundleError(f"{folder}: no such folder")
     files = []

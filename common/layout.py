@@ -15,15 +15,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from common import atomic, workdir
 from common.errors import BundleError
 from common.manifest import Manifest
-
-MARKER = ".modelzoo-work"  # {"model": <name>}: this folder is a work folder of that model
+from common.workdir import MARKER
 
 
 @dataclass(frozen=True)
@@ -120,11 +119,8 @@ class Layout:
         return self.work / MARKER
 
     def owner(self) -> str | None:
-        """The model whose work folder this is, from its marker (None: no marker)."""
-        try:
-            return str(json.loads(self.marker.read_text(encoding="utf-8"))["model"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+        """The model whose work folder this is, from its marker (None: no marker); a linked marker is refused."""
+        return workdir.owner(self.work)
 
     @property
     def lock(self) -> Path:
@@ -132,7 +128,8 @@ class Layout:
 
     def claim(self) -> None:
         """Create the work folder for this model (or check it is this model's and writable); fails in
-        one line before any work is done."""
+        one line before any work is done. Only a new or empty folder becomes a work folder."""
+        workdir.no_newline("WORK", str(self.work))
         owner = self.owner()
         if owner not in (None, self.model.name):
             raise BundleError(
@@ -141,15 +138,18 @@ class Layout:
         try:
             self.work.mkdir(parents=True, exist_ok=True)
             probe = self.work / f".write-test.{os.getpid()}"
-            probe.write_bytes(b"")
+            workdir.refuse_link(probe)
+            atomic.remove(probe)
+            workdir.create_new(probe, b"")
             probe.unlink()
             if owner is None:
-                self.marker.write_text(json.dumps({"model": self.model.name}) + "\n", encoding="utf-8")
+                workdir.mark(self.work, self.model.name)
         except OSError as exc:
             raise BundleError(f"WORK={self.work}: cannot write there ({exc.strerror})") from None
 
     def check_owned(self) -> None:
         """Refuse (one line) unless this folder is marked as this model's work folder."""
+        workdir.refuse_link(self.work, " (WORK)")
         owner = self.owner()
         if owner != self.model.name:
             what = f"the work folder of {owner}" if owner else f"not a work folder (no {MARKER} marker)"

@@ -20,7 +20,12 @@ def hold(path: Path, what: str) -> Iterator[None]:
     when another process holds it. The kernel drops the lock when a process dies, so a killed run
     never leaves a stale one."""
     path = Path(path)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:  # never through a symbolic link (it would truncate the file it points at)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise BundleError(f"{path} is a symbolic link: the bundle never writes through one; remove it") from None
+        raise BundleError(f"{path}: cannot open the lock file ({exc.strerror})") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

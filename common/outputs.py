@@ -17,9 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from common import fixedtxt
+from common import atomic, fixedtxt
 from common.errors import BundleError
 from common.images import key
+
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 FORMATS = ("TXT", "BIN", "NPY")
 _NAME = re.compile(r"^(?P<stem>.+)_(?P<k>\d+)\.(?P<ext>txt|bin|npy)$", re.IGNORECASE)
@@ -47,8 +49,9 @@ def write_rows(paths: list[Path], rows, fmt: str) -> None:
         raise BundleError(f"OUTFMT={fmt}: expected one of {', '.join(FORMATS)}")
     for path, blob in zip(paths, data):
         path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        tmp = path.with_name(f".{atomic.short(path.name)}.tmp")  # fits beside a 255-byte name
+        atomic.remove(tmp)  # a left-over (or a planted link) goes; O_EXCL | O_NOFOLLOW: never through a link
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o644)
         try:
             view = memoryview(blob)
             while view:

@@ -11,11 +11,12 @@ same sources and records give the same files.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
-from common import atomic, level, precision, readme, submission
+from common import atomic, level, precision, readme, submission, workdir
 from common.layout import Layout
 from common.manifest import ROOT, TRAVELLED, Manifest
 from common.runs import read_runs
@@ -35,6 +36,8 @@ def build(m: Manifest, layout: Layout, dest: Path | None = None) -> tuple[Path, 
     runs = read_runs(layout.runs())
     found = level.levels(m, runs)
     target = Path(dest or layout.package_dir) / m.name
+    workdir.refuse_link(target.parent)  # WORK/package itself: never written through a link
+    workdir.remove_stale_tmp(target.parent, m.name)  # a killed run's hidden folder (the lock is held)
     with atomic.atomic_dir(target) as tmp:
         shutil.copytree(m.model_dir, tmp, dirs_exist_ok=True, ignore=IGNORE)
         shutil.copyfile(m.path, tmp / TRAVELLED)
@@ -47,4 +50,6 @@ def build(m: Manifest, layout: Layout, dest: Path | None = None) -> tuple[Path, 
         _write(tmp / "test" / "pth2om.sh", submission.pth2om_sh(m), EXECUTABLE)
         _write(tmp / "test" / "eval_acc_perf.sh", submission.eval_sh(m), EXECUTABLE)
         _write(tmp / "test" / "parse.py", submission.PARSE_PY)
+        # its scripts run with WORK=.: a work folder the bundle made
+        workdir.create_new(tmp / workdir.MARKER, (json.dumps({"model": m.name}) + "\n").encode())
     return target, found

@@ -179,8 +179,9 @@ def _write(dst: str, data: list[bytes]) -> None:
     """``data`` into ``dst`` atomically: one ``writev`` into a temporary name (a short write is finished
     with plain writes), then ``os.replace``; nothing is left under either name when it fails."""
     head, name = os.path.split(dst)
-    tmp = os.path.join(head, f".{name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    tmp = os.path.join(head, f".{atomic.short(name)}.{os.getpid()}.tmp")  # fits beside a 255-byte name
+    atomic.remove(Path(tmp))  # a left-over (or a planted link) goes; never written through a link
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
     try:
         try:
             done = os.writev(fd, data)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from common import atomic
+from common import atomic, workdir
+from common.errors import BundleError
 
 # photo -> ImageNet class (0-based, sorted-WNID order)
 PHOTOS = {
@@ -73,6 +74,17 @@ def build(root: Path) -> tuple[Path, Path]:
     val, labels = root / "val", root / "val_label.txt"
     if labels.is_file() and val.is_dir():
         return val, labels
+    mark = root / workdir.SAMPLE_MARKER
+    workdir.refuse_link(root, " (SAMPLE_DIR)")
+    if not mark.is_file() and workdir.has_other_files(root, set()):
+        # issue 18: only a folder the bundle made is rebuilt, never a user's images
+        raise BundleError(
+            f"SAMPLE_DIR={root} holds files and is not a sample folder the bundle built (no {workdir.SAMPLE_MARKER}, "
+            "no val_label.txt): not overwriting it; set SAMPLE_DIR=<a new folder>"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    if not mark.is_file():
+        workdir.create_new(mark, b"")
     data = skimage_data()
     with atomic.atomic_dir(val) as tmp:
         for name in PHOTOS:

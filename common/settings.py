@@ -205,6 +205,11 @@ TABLE: tuple[Setting, ...] = (
     ),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in TABLE}
+# issue 18: the settings that are paths: a newline, or a leading '-' (which a tool would read as an option), is refused
+PATHS = {
+    "DATASET", "LABELS", "WEIGHTS", "WEIGHTS_DIR", "SAMPLE_DIR", "WORK", "RUN", "AIS_BENCH_PYTHON", "BENCHMARK_TOOL",
+    "PYTHON", "VENV", "BENCH_OUT", "COMPAT_DIR",
+}  # fmt: skip
 # defaults the Makefile computes itself (documented in the help text)
 MAKE_COMPUTED = {"VENV_FLAGS"}
 
@@ -216,6 +221,10 @@ def _parse(s: Setting, raw: str) -> Any:
             raise BundleError(f"{s.name} is empty: expected {expected(s)}")
         return () if s.kind in ("ints", "devices") else raw
     if s.kind in ("text", "name"):
+        if s.name in PATHS and ("\n" in raw or "\r" in raw):
+            raise BundleError(f"{s.name}={raw!r}: a path with a newline is refused (it would break the bundle's lists)")
+        if s.name in PATHS and raw.startswith("-"):
+            raise BundleError(f"{s.name}={raw!r}: a path starting with '-' would read as an option; write ./{raw}")
         if s.kind == "name" and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", raw):
             raise BundleError(f"{s.name}={raw!r}: expected {expected(s)}")
         return raw

@@ -176,6 +176,7 @@ labels="$(dirname "$val")/val_label.txt"
 export MODEL={_q(m.name)} WORK=. DATASET="$val" LABELS="$labels" BACKEND="$backend"
 if [ -f {_q(m.weights.file)} ]; then export WEIGHTS="$PWD/"{_q(m.weights.file)}; fi
 . ./env.sh
+"$PY" -m common.settings check || fail "settings"  # e.g. --backend=bogus: refused before anything is deleted
 "$PY" -m common.labels check "$labels" || echo "warning: $labels is not the guides' val_label.txt (above)"
 rm -rf {_q(v["prep"])}
 "$PY" {line["preprocess"]} || fail preprocess

@@ -29,6 +29,7 @@ import requests
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
+from common import atomic
 from common.errors import BundleError
 from common.manifest import WeightsSpec
 
@@ -83,7 +84,7 @@ def cached_md5(path: Path) -> str:
         pass
     digest = md5sum(path)
     try:
-        side.write_text(json.dumps({**stamp, "md5": digest}) + "\n")
+        atomic.write_text(side, json.dumps({**stamp, "md5": digest}) + "\n")  # never through a link
     except OSError:
         pass  # a read-only folder only costs a re-hash next time
     return digest
@@ -158,7 +159,7 @@ def _finish(spec: WeightsSpec, part: Path, target: Path, source: str, verify: bo
         raise WeightsError(f"{problem} (the bytes are kept in {bad}; delete it and re-run, or try another mirror)")
     os.replace(part, target)
     if digest:
-        _sidecar(target).write_text(json.dumps({**_stamp(target), "md5": digest}) + "\n")
+        atomic.write_text(_sidecar(target), json.dumps({**_stamp(target), "md5": digest}) + "\n")
     if not verify:
         _no_verify_warning(target)
     elif not spec.md5:

@@ -20,6 +20,9 @@ case "${kind}" in ascend | cpu) ;; *) echo "KIND=${kind}: expected ascend or cpu
 stage="${STAGE:-release}"
 case "${stage}" in release | test) ;; *) echo "STAGE=${stage}: expected release or test" >&2; exit 2 ;; esac
 image="${IMAGE:-modelzoo-bundle:${kind}}"
+bundle_check_ref IMAGE "${image}" || exit 2
+if [ -n "${BASE:-}" ]; then bundle_check_ref BASE "${BASE}" || exit 2; fi
+bundle_refuse_flags DOCKER_ARGS "${DOCKER_ARGS:-}" -f --file -t --tag --target -o --output --secret --ssh || exit 2
 if [ "${stage}" = test ] && [ "${image}" = "modelzoo-bundle:${kind}" ]; then image="${image}-test"; fi
 dockerfile="${repo}/docker/Dockerfile.${kind}"
 engine="$(bundle_engine build)"

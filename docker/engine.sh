@@ -36,6 +36,31 @@ bundle_engine() {  # $1: build | run
     fi
 }
 
+# A value that names an image (IMAGE, BASE) is a reference, never an option: one line when it is not.
+bundle_check_ref() {  # $1: the variable's name; $2: its value
+    if ! [[ "$2" =~ ^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$ ]]; then
+        echo "$1=$2: expected an image reference like name:tag[@sha256:...] (letters, digits, . _ / : @ + -," \
+            "not starting with '-')" >&2
+        return 2
+    fi
+}
+
+# Refuse, among the words of an extra-flags value, the flags the bundle sets itself or that would give
+# the container the host (mounts, privileges, devices): each named in one line.
+bundle_refuse_flags() {  # $1: the variable's name; $2: its value; $3...: the refused flags
+    local name="$1" value="$2" w f words=()
+    shift 2
+    read -r -a words <<<"${value}"
+    for w in "${words[@]}"; do
+        for f in "$@"; do
+            case "${w}" in "${f}" | "${f}="*)
+                echo "${name}: ${w} is refused (the bundle sets it itself, or it would give the container the host)" >&2
+                return 2 ;;
+            esac
+        done
+    done
+}
+
 # Append the words of an extra-flags value (DOCKER_ARGS, DOCKER_RUN_ARGS) to an array, split on white
 # space only: no globbing, no shell.
 bundle_add_words() {  # $1: the array's name; $2: the value

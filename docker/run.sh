@@ -35,6 +35,10 @@ die() {
 kind="${KIND:-ascend}"
 case "${kind}" in ascend | cpu) ;; *) die "KIND=${kind}: expected ascend or cpu" ;; esac
 image="${IMAGE:-modelzoo-bundle:${kind}}"
+bundle_check_ref IMAGE "${image}" || exit 2
+bundle_refuse_flags DOCKER_RUN_ARGS "${DOCKER_RUN_ARGS:-}" -v --volume --mount --volumes-from --privileged \
+    --cap-add --security-opt --device --device-cgroup-rule --pid --ipc --userns --uts --cgroupns -e --env \
+    --env-file --rm || exit 2
 if [ "$#" -gt 0 ]; then
     cmd=("$@")
 elif [ -n "${CMD:-}" ]; then
@@ -80,10 +84,14 @@ file_var() {  # NAME CONTAINER_DIR
     p="$(host_path "$1" "${v}")"
     add_mount "$1" "${p}" "$2/$(basename -- "${p}")" ro
 }
+mount_ok() {  # NAME HOST_DIR: not /, HOME or its parents, nor a non-empty folder the bundle did not make
+    PYTHONPATH="${repo}" "${python}" -m common.workdir mount "$1" "$2" || exit 2
+}
 dir_var() {  # NAME HOST_DIR: read-write at /work/<name>
     local p
     p="$(host_path "$1" "$2")"
     [ ! -e "${p}" ] || [ -d "${p}" ] || die "$1=$2: not a folder"
+    mount_ok "$1" "${p}"
     add_mount "$1" "${p}" "/work/$(basename -- "${p}")" rw
 }
 
@@ -115,6 +123,7 @@ home="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
 cache="${WEIGHTS_DIR:-${XDG_CACHE_HOME:-${home}/.cache}/modelzoo-bundle/weights}"
 cache="$(host_path WEIGHTS_DIR "${cache}")"
 [ ! -e "${cache}" ] || [ -d "${cache}" ] || die "WEIGHTS_DIR=${cache}: not a folder"
+mount_ok WEIGHTS_DIR "${cache}"
 add_mount WEIGHTS_DIR "${cache}" /weights rw
 if [ -n "${WORK:-}" ]; then dir_var WORK "${WORK}"; fi
 if [ -n "${SAMPLE_DIR:-}" ]; then dir_var SAMPLE_DIR "${SAMPLE_DIR}"; fi
@@ -141,7 +150,7 @@ case "${kind}" in
         fi
         ;;
     cpu)
-        if [ -n "${GPUS:-}" ]; then argv+=(--gpus "${GPUS}"); fi
+        if [ -n "${GPUS:-}" ]; then argv+=("--gpus=${GPUS}"); fi  # one word: the value is never an option
         ;;
 esac
 

@@ -3,6 +3,7 @@ Each case once gave a wrong result without a word, threw finished work away, or 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -33,6 +34,7 @@ def result(run: Path) -> dict:
 def lite(photos, tmp_path, lite_onnx):
     """EfficientNet-Lite0 over four photos: preprocess, info, infer, postprocess in a fresh work folder."""
     (tmp_path / "work").mkdir()
+    shutil.copy2(lite_onnx / "work" / ".modelzoo-work", tmp_path / "work")  # a work folder, as the steps made it
     for f in (lite_onnx / "work").glob("efficientnet-lite0.*"):
         shutil.copy2(f, tmp_path / "work" / f.name)
     val = tmp_path / "val"
@@ -331,3 +333,341 @@ def test_lock_is_released_when_the_holder_dies(tmp_path):
     subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
     with lock.hold(tmp_path / ".lock", "y"):
         pass
+
+
+# ---- issue 18: nothing outside WORK ----------------------------------------------------------------------
+# (only what the bundle made is deleted or overwritten; values never become code or flags)
+
+from common import atc, atomic, manifest, package, workdir  # noqa: E402
+from common.layout import Layout  # noqa: E402
+from tests.test_ascend import convert, fakes, tiny  # noqa: E402, F401 - fixtures of the Ascend stand-ins
+from tests.test_docker import fake_engines, run_sh  # noqa: E402, F401
+
+SK = "sk-resnet50"
+PRE = preprocess.Preprocess(256, "bilinear", 224, (0.5,) * 3, (0.5,) * 3)
+
+
+def _one_line(proc: subprocess.CompletedProcess, *want: str) -> None:
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    for w in want:
+        assert w in proc.stderr, proc.stderr
+
+
+def _work(tmp_path: Path, name: str = "w") -> Path:
+    """A work folder the bundle made (a cheap step on a new folder)."""
+    run_step("compare", {"MODEL": SK, "WORK": tmp_path / name})
+    assert (tmp_path / name / workdir.MARKER).is_file()
+    return tmp_path / name
+
+
+def _val(photos: Path, folder: Path, *names: str) -> Path:
+    folder.mkdir(parents=True)
+    for n in names or ("coffee.png",):
+        shutil.copy(photos / "coffee.png", folder / n)
+    return folder
+
+
+def test_a_folder_that_holds_files_never_becomes_a_work_folder(tmp_path):
+    home = tmp_path / "home"  # WORK=$HOME
+    home.mkdir()
+    (home / "thesis.tex").write_text("mine")
+    _one_line(run_step("compare", {"MODEL": SK, "WORK": home}, check=False), "already holds files", "no .modelzoo-work")
+    assert not (home / workdir.MARKER).exists()
+    _one_line(run_step("clean", {"MODEL": SK, "WORK": home}, check=False), "not a work folder")
+    checkout = tmp_path / "checkout"  # WORK=. in a checkout
+    (checkout / ".git").mkdir(parents=True)
+    (checkout / "Makefile").write_text("all:\n")
+    _one_line(run_step("compare", {"MODEL": SK, "WORK": "."}, cwd=checkout, check=False), "already holds files")
+    _one_line(run_step("clean", {"MODEL": SK, "WORK": "."}, cwd=checkout, check=False), "not a work folder")
+    assert (home / "thesis.tex").read_text() == "mine" and (checkout / ".git").is_dir()
+    assert sorted(p.name for p in checkout.iterdir()) == [".git", "Makefile"]
+    empty = tmp_path / "empty"  # a new or empty folder is fine
+    empty.mkdir()
+    run_step("compare", {"MODEL": SK, "WORK": empty})
+    assert workdir.owner(empty) == SK
+
+
+@pytest.mark.parametrize("name", [".lock", ".modelzoo-work", "sk_resnet50.onnx.md5ok", "package", "compare.md"])
+def test_a_link_inside_work_is_never_written_through(name, tmp_path):
+    victim = tmp_path / "victim"
+    victim.mkdir() if name == "package" else victim.write_text("precious")
+    work = tmp_path / "w"
+    if name == workdir.MARKER:
+        work.mkdir()  # a new folder whose marker is a link
+    else:
+        work = _work(tmp_path)
+        atomic.remove(work / name)
+    (work / name).symlink_to(victim)
+    _one_line(run_step("compare", {"MODEL": SK, "WORK": work}, check=False), f"{work / name} is a symbolic link")
+    assert (list(victim.iterdir()) == []) if name == "package" else victim.read_text() == "precious"
+
+
+def test_linked_prep_dataset_or_outputs_lose_nothing(photos, tmp_path):
+    work = _work(tmp_path)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "keep.bin").write_bytes(b"mine")
+    (work / "prep_dataset").symlink_to(mine)
+    env = {"MODEL": SK, "WORK": work, "DATASET": _val(photos, tmp_path / "val")}
+    _one_line(run_step("preprocess", env, check=False), "prep_dataset is a symbolic link")
+    (work / "prep_dataset").unlink()
+    (work / "onnx-bs16").mkdir()
+    (work / "onnx-bs16" / "outputs").symlink_to(mine)
+    _one_line(run_step("preprocess", {**env, "BACKEND": "onnx"}, check=False), "outputs is a symbolic link")
+    assert [p.name for p in mine.iterdir()] == ["keep.bin"]
+
+
+def test_clean_of_a_linked_work_is_one_line_and_removes_nothing(tmp_path):
+    work = _work(tmp_path)
+    (tmp_path / "link").symlink_to(work)
+    _one_line(run_step("clean", {"MODEL": SK, "WORK": tmp_path / "link"}, check=False), "is a symbolic link")
+    assert (work / workdir.MARKER).is_file()
+    with pytest.raises(BundleError, match="is a symbolic link"):
+        workdir.rmtree(tmp_path / "link")
+
+
+@pytest.mark.parametrize("run", ["../other/onnx-bs4", "/abs/onnx-bs4", "..", "a/b", "-x"])
+def test_run_outside_work_is_refused_before_anything_is_written(run, tmp_path):
+    other = _work(tmp_path, "other")
+    (other / "onnx-bs4").mkdir()
+    (other / "onnx-bs4" / "keep.txt").write_text("x")
+    proc = run_step("compare", {"MODEL": SK, "WORK": tmp_path / "w", "RUN": run}, check=False)
+    _one_line(proc, f"RUN={run!r}: ")
+    assert not (tmp_path / "w").exists() and (other / "onnx-bs4" / "keep.txt").is_file()
+
+
+def test_a_new_dataset_is_validated_before_the_old_bins_go(photos, tmp_path):
+    val = _val(photos, tmp_path / "data" / "val")
+    env = {"MODEL": SK, "WORK": tmp_path / "w", "DATASET": val}
+    run_step("preprocess", env)
+    proc = run_step("preprocess", {**env, "DATASET": val.parent}, check=False)  # the parent of val/
+    _one_line(proc, "no images, but 1 sub-folders")
+    assert (tmp_path / "w" / "prep_dataset" / "coffee.bin").is_file()
+
+
+@pytest.mark.parametrize("how", ["truncated", "device 9"])
+def test_om_runner_loads_the_model_in_prepare(how, fakes, tiny, tmp_path):  # noqa: F811
+    from common.backends.ais_bench import AisBenchRunner
+
+    m, onnx_path, _, _ = tiny
+    om = convert(m, onnx_path, tmp_path / "work", 4, soc="Ascend310P3")
+    device = "0"
+    if how == "truncated":
+        om.write_bytes(om.read_bytes()[: om.stat().st_size // 2])
+    else:
+        device = "9"  # FAKE_NPU_COUNT: 8
+    r = AisBenchRunner(lambda _bs: om, [device], 4, m.input_shape, "TXT", False)
+    with pytest.raises(BundleError, match=r"ais_bench InferSession\(" + device):
+        r.prepare()  # what infer_step calls before it deletes any output
+    r.close()
+
+
+def test_clean_waits_for_the_lock(tmp_path):
+    work = _work(tmp_path)
+    with lock.hold(work / ".lock", "make infer MODEL=sk-resnet50"):
+        proc = run_step("clean", {"MODEL": SK, "WORK": work}, check=False)
+    _one_line(proc, "is in use by `make infer MODEL=sk-resnet50`")
+    assert (work / workdir.MARKER).is_file()
+    run_step("clean", {"MODEL": SK, "WORK": work})
+    assert not work.exists()
+
+
+def test_sample_dir_of_a_user_is_never_rebuilt(photos, tmp_path):
+    mine = tmp_path / "photos"
+    _val(photos, mine / "val", "holiday.png")
+    proc = run_step("sample", {"SAMPLE_DIR": mine}, check=False)
+    _one_line(proc, "not a sample folder the bundle built")
+    assert [p.name for p in (mine / "val").iterdir()] == ["holiday.png"]
+    run_step("sample", {"SAMPLE_DIR": tmp_path / "new"})  # a new folder is built, and marked
+    assert (tmp_path / "new" / workdir.SAMPLE_MARKER).is_file() and (tmp_path / "new" / "val_label.txt").is_file()
+
+
+@pytest.mark.parametrize(
+    ("where", "var"),
+    [("command line", v) for v in ("WORK", "MODEL", "DATASET", "IMAGE", "ATC_EXTRA", "PYTHONPATH")]
+    + [("environment", v) for v in ("MODEL", "PYTHONPATH")],  # the ones the Makefile reads itself
+)
+def test_make_never_expands_a_value(var, where, tmp_path):
+    pwned = tmp_path / "pwned"
+    value = f"x$(shell touch {pwned})"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MAKEFLAGS": ""}
+    argv = ["make", "-s", "help"]
+    if where == "command line":
+        argv.append(f"{var}={value}")
+    else:
+        env[var] = value
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, env=env)
+    assert not pwned.exists(), proc.stdout + proc.stderr
+    if var != "PYTHONPATH":
+        assert f"  {var}={value}   " in proc.stdout  # printed as given
+
+
+def test_a_recipe_gets_a_value_with_dollars_spaces_and_quotes_as_given(tmp_path):
+    work = tmp_path / "a $b $(HOME) \"c\" 'd'"
+    proc = subprocess.run(
+        ["make", "-s", "clean", f"MODEL={SK}", f"WORK={work}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "MAKEFLAGS": ""},
+    )
+    assert proc.returncode == 0 and f"clean: {work} does not exist" in proc.stdout, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "word"),
+    [
+        ({"IMAGE": "-v=/:/host"}, "IMAGE=-v=/:/host"),
+        ({"IMAGE": "--privileged"}, "IMAGE=--privileged"),
+        ({"DOCKER_RUN_ARGS": "--network none --privileged"}, "--privileged is refused"),
+        ({"DOCKER_RUN_ARGS": "-v /:/host"}, "-v is refused"),
+        ({"DOCKER_RUN_ARGS": "--mount=type=bind,src=/,dst=/h"}, "--mount=type=bind,src=/,dst=/h is refused"),
+    ],
+)
+def test_docker_run_values_never_become_engine_flags(env, word, tmp_path, fake_engines):  # noqa: F811
+    proc = run_sh(tmp_path, "true", ok=False, PATH=fake_engines, KIND="cpu", **env)
+    assert proc.returncode == 2 and word in proc.stderr and proc.stdout == "", proc.stdout + proc.stderr
+    made = subprocess.run(
+        ["make", "-s", "docker-run", "KIND=cpu", *[f"{k}={v}" for k, v in env.items()]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": fake_engines, "DRY_RUN": "1", "ENGINE": "podman", "MAKEFLAGS": ""},
+    )
+    assert made.returncode != 0 and "--privileged\n" not in made.stdout and "-v=/:/host\n" not in made.stdout
+
+
+def test_docker_gpus_and_build_values_stay_values(tmp_path, fake_engines):  # noqa: F811
+    argv = run_sh(tmp_path, "true", PATH=fake_engines, KIND="cpu", GPUS="--privileged").stdout.splitlines()
+    assert "--gpus=--privileged" in argv and "--privileged" not in argv
+    for env, word in (
+        ({"IMAGE": "--privileged"}, "IMAGE=--privileged"),
+        ({"BASE": "--network=host"}, "BASE=--network=host"),
+        ({"DOCKER_ARGS": "--output=type=local,dest=/"}, "--output=type=local,dest=/ is refused"),
+    ):
+        proc = subprocess.run(
+            ["bash", str(ROOT / "docker" / "build.sh")],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={"PATH": fake_engines, "DRY_RUN": "1", "ENGINE": "podman", "KIND": "cpu", **env},
+        )
+        assert proc.returncode == 2 and word in proc.stderr and proc.stdout == "", proc.stdout + proc.stderr
+
+
+def test_docker_run_never_mounts_the_host_root_home_or_a_users_folder(tmp_path, fake_engines):  # noqa: F811
+    home = tmp_path / "home"
+    home.mkdir()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("x")
+    for env, want in (
+        ({"WORK": "/"}, "WORK=/: mounting / read-write"),
+        ({"WORK": str(home)}, "read-write would give the container"),
+        ({"WORK": str(tmp_path)}, "read-write would give the container"),  # a parent of HOME
+        ({"WORK": str(mine)}, "is not a folder the bundle made (no .modelzoo-work)"),
+        ({"SAMPLE_DIR": str(mine)}, "is not a folder the bundle made (no .modelzoo-sample)"),
+        ({"WEIGHTS_DIR": "/"}, "WEIGHTS_DIR=/: mounting / read-write"),
+    ):
+        proc = run_sh(tmp_path, "true", ok=False, PATH=fake_engines, KIND="cpu", **env)
+        assert proc.returncode == 2 and want in proc.stderr and proc.stdout == "", (env, proc.stderr)
+    work = _work(tmp_path)  # a work folder the bundle made, and MODEL=all's parent of them
+    for ok in (work, tmp_path / "new"):
+        assert f"{ok}:/work/{ok.name}" in run_sh(tmp_path, "true", PATH=fake_engines, KIND="cpu", WORK=str(ok)).stdout
+
+
+@pytest.mark.parametrize(
+    "extra", ["--output=/tmp/elsewhere", "-output=/x", "--model=/etc/x.onnx", "--soc_version=Ascend310", "--mode=1"]
+)
+def test_atc_extra_cannot_set_the_bundles_own_flags(extra):
+    m = manifest.load(SK)
+    with pytest.raises(BundleError, match=r"^ATC_EXTRA: -+\w+ is set by the bundle itself"):
+        atc.extra_flags(m, 16, extra=f"--precision_mode=allow_fp32_to_fp16 {extra}")
+    with pytest.raises(BundleError, match=r"^ATC_EXTRA='\"unbalanced': No closing quotation"):
+        atc.extra_flags(m, 16, extra='"unbalanced')
+    assert atc.extra_flags(m, 16, extra="--output_type=FP16 --precision_mode allow_fp16")[-3:] == [
+        "--output_type=FP16",
+        "--precision_mode",
+        "allow_fp16",
+    ]
+
+
+def test_a_killed_package_leaves_no_hidden_folder_for_long(tmp_path):
+    m = manifest.load(SK)
+    left = tmp_path / "package" / f".{SK}.k1ll3d_x.tmp"  # what tempfile.mkdtemp named it
+    (left / "common").mkdir(parents=True)
+    other = tmp_path / "package" / ".notes.tmp"  # not the bundle's
+    other.mkdir()
+    path, _ = package.build(m, Layout(tmp_path, m))
+    assert not left.exists() and other.is_dir() and (path / "test" / "eval_acc_perf.sh").is_file()
+    assert sorted(p.name for p in (tmp_path / "package").iterdir()) == [".notes.tmp", SK]
+
+
+def test_eval_script_refuses_a_bad_backend_before_deleting_the_preprocessing(photos, tmp_path):
+    m = manifest.load(SK)
+    path, _ = package.build(m, Layout(tmp_path / "w", m))
+    val = _val(photos, tmp_path / "datasets" / "imagenet" / "val")
+    (val.parent / "val_label.txt").write_text("coffee.png 967\n")
+    (path / "prep_dataset").mkdir()
+    (path / "prep_dataset" / "keep.bin").write_bytes(b"done")
+    proc = subprocess.run(
+        [
+            "bash",
+            str(path / "test" / "eval_acc_perf.sh"),
+            f"--datasets_path={tmp_path / 'datasets'}",
+            "--backend=bogus",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHON": sys.executable, "PYTHONPATH": "", "PROGRESS": "0"},
+    )
+    assert proc.returncode != 0 and "BACKEND='bogus': expected one of" in proc.stderr, proc.stdout + proc.stderr
+    assert (path / "prep_dataset" / "keep.bin").read_bytes() == b"done"
+
+
+def test_a_newline_in_work_or_an_image_name_is_refused_up_front(photos, tmp_path):
+    work = tmp_path / "a\nb"
+    _one_line(run_step("compare", {"MODEL": SK, "WORK": work}, check=False), "WORK=", "newline")
+    assert not work.exists()
+    val = _val(photos, tmp_path / "val", "coffee.png", "two\nlines.png")
+    with pytest.raises(BundleError, match=r"'two\\nlines.png' holds a newline"):
+        preprocess.run(val, tmp_path / "out", PRE, progress=False)
+
+
+def test_a_255_byte_image_name_fits_its_temporary_name(photos, tmp_path):
+    name = "é" * 100 + "x" * 51 + ".png"  # 255 bytes in UTF-8
+    assert len(name.encode()) == 255
+    val = _val(photos, tmp_path / "val", name)
+    assert preprocess.run(val, tmp_path / "out", PRE, progress=False).written == 1
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [name[: -len(".png")] + ".bin"]
+
+
+def test_a_dataset_that_is_not_a_folder_says_so(tmp_path):
+    proc = run_step("preprocess", {"MODEL": SK, "WORK": tmp_path / "w", "DATASET": "/dev/null"}, check=False)
+    _one_line(proc, "DATASET=/dev/null is not a folder")
+
+
+def test_no_write_follows_a_planted_link_at_a_temporary_or_sidecar_name(tmp_path):
+    from common.weights import cached_md5
+
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    out = tmp_path / "outputs"
+    out.mkdir()
+    (out / ".a_0.txt.tmp").symlink_to(victim)  # the name outputs.write writes first
+    outputs.write(out / "a_0.txt", np.zeros(4, np.float32), "TXT")
+    onnx = tmp_path / "m.onnx"
+    onnx.write_bytes(b"model")
+    (tmp_path / "m.onnx.md5ok").symlink_to(victim)  # the md5 cache beside a model
+    assert cached_md5(onnx) == hashlib.md5(b"model").hexdigest()
+    assert victim.read_text() == "precious" and not (out / "a_0.txt").is_symlink()
+
+
+def test_literal_values_keep_the_makefiles_own_path_and_pythonpath(tmp_path):
+    """PATH and PYTHONPATH are made literal too, and the Makefile still puts the venv and the bundle first."""
+    probe = tmp_path / "probe.mk"
+    probe.write_text(f'include {ROOT / "Makefile"}\nprobe:\n\t@echo "$$PATH|$$PYTHONPATH"\n')
+    env = {**os.environ, "PYTHONPATH": "/x$(shell echo y)", "MAKEFLAGS": ""}
+    proc = subprocess.run(["make", "-s", "-f", str(probe), "probe"], cwd=ROOT, capture_output=True, text=True, env=env)
+    path, pythonpath = proc.stdout.strip().split("|")
+    assert path.startswith(f"{ROOT}/.venv/bin:") and pythonpath == f"{ROOT}:/x$(shell echo y)", proc.stdout

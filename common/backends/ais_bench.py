@@ -523,7 +523,8 @@ class AisBenchRunner(Runner):
             )
 
     def _api_shard(self, om: Path, dev: str, shard: list[Path], folder: Path, progress: bool) -> dict:
-        with AisBenchSession(om, device=dev, gear=self.bs if self.dynamic else None) as session:
+        ready = getattr(self, "_ready", {}).pop((str(om), dev), None)  # loaded by prepare() on this thread
+        with ready or AisBenchSession(om, device=dev, gear=self.bs if self.dynamic else None) as session:
             args = {**self.args, "device": dev}
             return runner.infer(session, shard, self.bs, folder, self.input_shape, self.outfmt, progress, args)
 
@@ -552,7 +553,18 @@ class AisBenchRunner(Runner):
         if not om.is_file():
             raise BundleError(f"{om}: no OM model (run `make om` first)")
         self._check_gear(self.bs)
-        if not api_available():
+        if api_available():
+            # issue 18: the model loads on every device now (a truncated OM, DEVICE=9 fail here), before
+            # infer deletes any output; one device keeps its session for infer, several are released
+            self._ready: dict = {}
+            gear = self.bs if self.dynamic else None
+            for dev in self.devices:
+                session = AisBenchSession(om, device=dev, gear=gear)
+                if len(self.devices) == 1:
+                    self._ready[(str(om), dev)] = session
+                else:
+                    session.close()
+        else:
             cli_python(self.python)
             if self.log_dir is not None and not _SAFE_PATH.match(os.path.abspath(str(self.log_dir))):
                 safe_path(tempfile.gettempdir(), "TMPDIR")  # where the CLI's files will go: checked now
@@ -636,6 +648,11 @@ class AisBenchRunner(Runner):
         times = [float(t) for t in data.get("npu_compute_time_list", [])] or [1000.0 * bs / float(throughput)]
         method = PERF_METHOD.format(loop=self.loop)
         return perf.row(bs, times, PERF_SOURCE, method, samples_per_s=float(throughput))
+
+    def close(self) -> None:
+        for session in getattr(self, "_ready", {}).values():
+            session.close()
+        self._ready = {}
 
     def describe(self) -> str:
         if api_available():

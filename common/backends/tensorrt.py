@@ -20,6 +20,7 @@ import statistics
 import subprocess
 from pathlib import Path
 
+from common import atomic
 from common.backends import Session
 from common.errors import BundleError
 
@@ -296,7 +297,7 @@ class TensorrtSession(Session):
             "gpu": self.gpu_name,
             "compute_capability": self.compute_cap,
         }
-        (self.cache / "key.json").write_text(json.dumps(about, indent=1) + "\n")
+        atomic.write_text(self.cache / "key.json", json.dumps(about, indent=1) + "\n")  # never through a link
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -361,7 +361,7 @@ class InferenceSession:
             _log_level = options.log_level
         try:
             self._model = _fakeom.Model(self._model_path)
-        except (OSError, ValueError, KeyError) as exc:
+        except Exception as exc:  # noqa: BLE001 - a cut-short or corrupt OM fails to load, as ACL's does
             _error(f"load model from file failed, model file is {self._model_path}")
             _debug(f"stand-in: {exc}")
             _warn("Check failed:processModel->LoadModelFromFile(modelPath), ret:1\n")
