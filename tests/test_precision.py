@@ -63,8 +63,8 @@ def demo(lite_onnx, tmp_path_factory):
     base = tmp_path_factory.mktemp("precision")
     work = base / "work"
     work.mkdir()
-    for f in (lite_onnx / "work").glob(f"{LITE}.*"):
-        shutil.copy2(f, work / f.name)
+    for f in [*(lite_onnx / "work").glob(f"{LITE}.*"), lite_onnx / "work" / ".modelzoo-work"]:
+        shutil.copy2(f, work / f.name)  # the export and the marker: a work folder, as the steps made it
     env = {
         "MODEL": LITE,
         "WORK": work,
