@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from common import atomic, console, lock, records
+from common import atomic, console, extras, lock, records
 from common.artifacts import Artifacts
 from common.config import Config
 from common.console import say
@@ -385,6 +385,12 @@ def main(argv: list[str] | None = None) -> int:
                 STEPS[argv[0]](Artifacts(cfg))
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        why = extras.hint(exc)
+        if why is None:
+            raise
+        print(f"error: modelzoo {argv[0]} {why}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: finished files are kept, re-run to resume", file=sys.stderr)
