@@ -79,7 +79,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 STEPS := weights onnx om preprocess info infer postprocess perf report all show package compare clean merge
 
-.PHONY: help models demo test compat-envs lint bench verify sample labels venv image docker-build docker-run \
+.PHONY: help models demo test compat-envs lint lock bench verify sample labels venv image docker-build docker-run \
         image-test $(STEPS)
 
 help: ## this list
@@ -108,15 +108,21 @@ help: ## this list
 	@"$$(if [ -x "$$BUNDLE_PY" ] || command -v "$$BUNDLE_PY" >/dev/null; then echo "$$BUNDLE_PY"; else echo python3; fi)" -m common.settings help
 
 # ---- environment -------------------------------------------------------------------------------
-$(STAMP): requirements.txt requirements-demo.txt requirements-dev.txt pyproject.toml
+LOCK := requirements/dev-py3.11.txt
+$(STAMP): $(LOCK) pyproject.toml
 	@command -v "$$PYTHON" >/dev/null || { echo "error: PYTHON=$$PYTHON not found (set PYTHON=python3.11)"; exit 2; }
 	"$$PYTHON" -m venv $$VENV_FLAGS "$$VENV"
-	"$$BUNDLE_PY" -m pip install --quiet --upgrade pip
-	"$$BUNDLE_PY" -m pip install --quiet -r requirements.txt -r requirements-demo.txt -r requirements-dev.txt
+	@# the whole closure, every file checked against the lock's hashes; torch's CPU wheel: pip's find-links
+	@# where pip has one (pip config list), else the PyTorch CPU index
+	"$$BUNDLE_PY" -m pip install --quiet --require-hashes --no-deps -r $(LOCK) \
+		$$("$$BUNDLE_PY" -m pip config get global.find-links >/dev/null 2>&1 || echo --extra-index-url=https://download.pytorch.org/whl/cpu)
 	"$$BUNDLE_PY" -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch "$$VENV/.installed"
 
-venv: $(STAMP) ## create the virtual environment from the pinned requirements (runtime, demo, dev) and the bundle, editable
+venv: $(STAMP) ## create the virtual environment from the hashed lock (requirements/dev-py3.11.txt) and the bundle, editable
+
+lock: $(STAMP) ## regenerate the hashed locks in requirements/ (uv) from pyproject.toml and the requirements*.txt pins
+	"$$BUNDLE_PY" tools/lock.py
 
 # ---- the pipeline ------------------------------------------------------------------------------
 $(STEPS): $(STAMP)
@@ -139,7 +145,7 @@ demo: $(STAMP) ## the whole pipeline on a real pretrained model (EfficientNet-Li
 		BACKEND=onnx PERF_BS="1 4 8" all show
 
 
-compat-envs: $(STAMP) ## a venv per Python 3.7-3.13 with requirements-light.txt, for the travelled-folder tests
+compat-envs: $(STAMP) ## a venv per Python 3.7-3.13 from requirements/light-py3.X.txt (hashed), for the travelled-folder tests
 	"$$BUNDLE_PY" -m tests.compat build
 
 test: $(STAMP) ## the test suite (pytest, both cores)
