@@ -105,3 +105,15 @@ def test_the_venv_holds_nothing_the_lock_does_not_pin():
     found.pop("modelzoo-inference-bundle", None)
     extra = {n: v for n, v in found.items() if pins.get(n) != v}
     assert not extra, f"{sys.prefix} holds packages the lock does not pin (make venv rebuilds it): {extra}"
+
+
+# ---------------------------------------------------------------- its own import name
+def test_common_imports_itself_relatively_so_it_installs_as_modelzoo_bundle_common():
+    """Every ``from common... import`` inside common/ is relative (tools/relative_imports.py --check):
+    the same files are ``common`` in the repository and a travelled folder, ``modelzoo_bundle.common``
+    installed."""
+    proc = subprocess.run(
+        [sys.executable, "tools/relative_imports.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout
+    assert PYPROJECT["project"]["scripts"]["modelzoo"] == "modelzoo_bundle.common.cli:entry"
