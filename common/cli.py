@@ -261,8 +261,7 @@ def clean_step(art: Artifacts) -> None:
 # ---------------------------------------------------------------- steps without a model
 def models_step() -> None:
     from common import manifest
-    from common.architecture import build
-    from common.flops import count_macs
+    from common.architecture import build, count_macs
 
     head = "| model | classes | parameters | GMAC counted (published) | upstream top-1/top-5 | guide OM top-1/top-5 |"
     print(head + "\n|" + "---|" * 6)
