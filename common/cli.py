@@ -162,7 +162,7 @@ def postprocess_step(art: Artifacts) -> Path:
 
 # ---------------------------------------------------------------- perf, report
 def perf_step(art: Artifacts) -> Path:
-    from common import perf
+    from common import charts, perf
     from common.progress import bar
 
     cfg = art.cfg
@@ -175,7 +175,8 @@ def perf_step(art: Artifacts) -> Path:
         device = runner.describe()
         extra = runner.record()
     cfg.run.dir.mkdir(parents=True, exist_ok=True)
-    _, md = perf.write(cfg.model, rows, cfg.run.dir, device, extra)
+    data, md = perf.write(cfg.model, rows, cfg.run.dir, device, extra)
+    charts.throughput(records.read(data) or {}, cfg.run.dir, f"{cfg.model.title}: throughput against batch size")
     say(f"perf: {md}\n" + md.read_text())
     return md
 
