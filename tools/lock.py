@@ -7,6 +7,7 @@ dev extra) into:
 
 - ``requirements/full-py3.11.txt``: every step (the release images);
 - ``requirements/gpu-py3.11.txt``: the same with onnxruntime-gpu (``make image DOCKER_ARGS=--build-arg ORT_GPU=1``);
+- ``requirements/demo-py3.11.txt``: full + demo + pip (``pip install '<clone>[demo]'``, locked);
 - ``requirements/dev-py3.11.txt``: full + demo + dev + pip (``make venv``, the test images, CI);
 - ``requirements/light-py3.X.txt`` for X = 7..13: numpy, Pillow, tomli (``make compat-envs``, a travelled folder).
 
@@ -20,7 +21,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,19 +57,25 @@ def compile_(out: Path, inputs: list[str], python: str, extra: list[str]) -> Non
 def main() -> int:
     OUT.mkdir(exist_ok=True)
     pins = [f for p in PINS for f in ("-c", p)]
-    with tempfile.TemporaryDirectory() as tmp:
-        pip = Path(tmp, "pip.in")
-        pip.write_text("pip\n")  # the venv's own installer is pinned too (make venv installs it first)
-        gpu_pins = Path(tmp, "gpu.txt")  # onnxruntime-gpu at onnxruntime's tested version
-        text = (ROOT / "requirements.txt").read_text()
+    # two derived inputs, under fixed names (the locks' "via" lines name them), removed afterwards
+    pip = OUT / ".pip.in"  # the venv's own installer is pinned too (make venv installs it first)
+    gpu_pins = OUT / ".gpu-pins.txt"  # onnxruntime-gpu at onnxruntime's tested version
+    text = (ROOT / "requirements.txt").read_text()
+    try:
+        pip.write_text("pip\n")
         gpu_pins.write_text("".join(x.replace("onnxruntime==", "onnxruntime-gpu==") + "\n" for x in text.splitlines()))
         src = torch_source()
+        pip_in, gpu_in = str(pip.relative_to(ROOT)), str(gpu_pins.relative_to(ROOT))
         compile_(OUT / f"full-py{FULL}.txt", ["pyproject.toml", "--extra", "full"], FULL, pins + src)
-        compile_(OUT / f"gpu-py{FULL}.txt", ["pyproject.toml", "--extra", "gpu"], FULL, ["-c", str(gpu_pins)] + src)
-        dev = ["pyproject.toml", str(pip), "--extra", "full", "--extra", "demo", "--extra", "dev"]
-        compile_(OUT / f"dev-py{FULL}.txt", dev, FULL, pins + src)
+        compile_(OUT / f"gpu-py{FULL}.txt", ["pyproject.toml", "--extra", "gpu"], FULL, ["-c", gpu_in] + src)
+        demo = ["pyproject.toml", pip_in, "--extra", "full", "--extra", "demo"]
+        compile_(OUT / f"demo-py{FULL}.txt", demo, FULL, pins + src)
+        compile_(OUT / f"dev-py{FULL}.txt", [*demo, "--extra", "dev"], FULL, pins + src)
         for v in LIGHT:
             compile_(OUT / f"light-py{v}.txt", ["requirements-light.txt"], v, ["--only-binary", ":all:"])
+    finally:
+        pip.unlink(missing_ok=True)
+        gpu_pins.unlink(missing_ok=True)
     return 0
 
 
