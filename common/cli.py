@@ -261,6 +261,8 @@ def clean_step(art: Artifacts) -> None:
 
 # ---------------------------------------------------------------- steps without a model
 def models_step() -> None:
+    import torch  # noqa: F401  (the full extra, checked before the table's first line)
+
     from common import manifest
     from common.architecture import build, count_macs
 
@@ -441,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ImportError as exc:
-        why = extras.hint(exc)
+        why = extras.hint(exc, step)
         if why is None:
             raise
         print(f"error: modelzoo {step} {why}", file=sys.stderr)

@@ -21,10 +21,12 @@ EXTRA = {
 }
 
 
-def hint(exc: ImportError) -> str | None:
-    """``needs the 'full' extra: pip install '...[full]'`` for a module an extra installs, else None."""
+def hint(exc: ImportError, step: str = "") -> str | None:
+    """``needs the 'full' extra: pip install '...[full]'`` for a module an extra installs, else None
+    (``modelzoo demo`` always names the demo extra, which holds the full one)."""
     top = (getattr(exc, "name", None) or "").split(".")[0]
     extra = EXTRA.get(top)
     if extra is None:
         return None
+    extra = "demo" if step == "demo" else extra
     return f"needs the '{extra}' extra: pip install '{DIST}[{extra}]' (no module named '{top}')"

@@ -38,7 +38,7 @@ def test_the_wheel_declares_its_dependencies_and_extras():
 def test_a_step_without_its_extra_names_the_extra_in_one_line():
     code = "import sys; sys.modules['torch'] = None; from common.cli import main; sys.exit(main(['models']))"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2, proc.stderr
+    assert proc.returncode == 2 and proc.stdout == "", proc.stderr  # not even the table's head
     assert proc.stderr.strip().splitlines() == [
         "error: modelzoo models needs the 'full' extra: pip install 'modelzoo-inference-bundle[full]' "
         "(no module named 'torch')"
@@ -120,3 +120,16 @@ def test_common_imports_itself_relatively_so_it_installs_as_modelzoo_bundle_comm
     )
     assert proc.returncode == 0, proc.stdout
     assert PYPROJECT["project"]["scripts"]["modelzoo"] == "modelzoo_bundle.common.cli:entry"
+
+
+def test_demo_without_its_extra_names_the_demo_extra(tmp_path):
+    import os
+
+    code = "import sys; sys.modules['requests'] = None; from common.cli import main; sys.exit(main(['demo']))"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PROGRESS": "0"}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "error: modelzoo demo needs the 'demo' extra: pip install 'modelzoo-inference-bundle[demo]' "
+        "(no module named 'requests')"
+    ]
