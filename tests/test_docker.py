@@ -112,8 +112,10 @@ def test_release_stage_holds_the_bundle_and_runs_as_non_root(dockerfile):
 def test_cpu_base_is_pinned_by_tag_and_digest():
     text = DOCKERFILES[1].read_text()
     assert re.search(r"^ARG BASE=python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}$", text, re.M)
-    assert re.search(r"^ARG ORT_VERSION=(\S+)$", text, re.M)[1] == pins()["onnxruntime"]
-    assert '"onnxruntime-gpu==${ORT_VERSION}"' in text
+    # ORT_GPU=1: the hashed GPU lock (onnxruntime-gpu at the tested onnxruntime version) instead of the full one
+    assert 'if [ "${ORT_GPU}" = "1" ]; then lock=/tmp/lock/gpu-py3.11.txt; fi' in text
+    gpu = (ROOT / "requirements" / "gpu-py3.11.txt").read_text()
+    assert f"\nonnxruntime-gpu=={pins()['onnxruntime']} \\\n" in gpu and "\nonnxruntime==" not in gpu
     assert "ENV PATH=/opt/venv/bin:${PATH}" in text and "PYTHON=python3" in text
 
 
