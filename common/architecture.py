@@ -26,3 +26,19 @@ def load_module(model_dir: Path) -> ModuleType:
 def build(model_dir: Path):
     """Return the freshly built network of a model folder, in eval mode."""
     return load_module(model_dir).build().eval()
+
+
+def count_macs(model, input_shape: tuple[int, int, int] = (3, 224, 224)) -> int:
+    """Multiply-accumulates of one forward pass of one image of ``input_shape`` (C, H, W), counted by
+    torch's FlopCounterMode (convolutions and matrix products, two flops per MAC; BN, pools ignored)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(torch.zeros(1, *input_shape))
+    finally:
+        model.train(was_training)
+    return counter.get_total_flops() // 2

@@ -1,18 +1,20 @@
 """``python -m common <step>`` (or the ``modelzoo`` command): the steps the Makefile runs, each
-idempotent and resumable.
+idempotent and resumable. ``modelzoo --help`` lists them and every setting.
 
-Settings come from the environment (common/settings.py; ``make help``). A step asks
+Settings come from flags (``--bs 8``), else the environment (``BS=8``, what make passes), else the
+defaults of common/settings.py's TABLE. A step asks
 ``common.artifacts`` for what earlier steps wrote and reads those files; an artifact that is missing
 or stale is (re)built there, once per process. A finished step is skipped on re-run.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
 
-from common import atomic, console, lock, records, workdir
+from common import atomic, console, extras, lock, records, workdir
 from common.artifacts import Artifacts
 from common.config import Config
 from common.console import say
@@ -162,7 +164,7 @@ def postprocess_step(art: Artifacts) -> Path:
 
 # ---------------------------------------------------------------- perf, report
 def perf_step(art: Artifacts) -> Path:
-    from common import perf
+    from common import charts, perf
     from common.progress import bar
 
     cfg = art.cfg
@@ -175,7 +177,8 @@ def perf_step(art: Artifacts) -> Path:
         device = runner.describe()
         extra = runner.record()
     cfg.run.dir.mkdir(parents=True, exist_ok=True)
-    _, md = perf.write(cfg.model, rows, cfg.run.dir, device, extra)
+    data, md = perf.write(cfg.model, rows, cfg.run.dir, device, extra)
+    charts.throughput(records.read(data) or {}, cfg.run.dir, f"{cfg.model.title}: throughput against batch size")
     say(f"perf: {md}\n" + md.read_text())
     return md
 
@@ -271,9 +274,10 @@ def clean_step(art: Artifacts) -> None:
 
 # ---------------------------------------------------------------- steps without a model
 def models_step() -> None:
+    import torch  # noqa: F401  (the full extra, checked before the table's first line)
+
     from common import manifest
-    from common.architecture import build
-    from common.flops import count_macs
+    from common.architecture import build, count_macs
 
     head = "| model | classes | parameters | GMAC counted (published) | upstream top-1/top-5 | guide OM top-1/top-5 |"
     print(head + "\n|" + "---|" * 6)
@@ -379,32 +383,104 @@ def configs(environ=None) -> list[Config]:
     return out
 
 
+# what `modelzoo demo` / `make demo` runs: settings over the environment (flags still win), then all + show
+DEMO = {
+    "MODEL": "efficientnet-lite0",
+    "WORK": "work/efficientnet-lite0",
+    "DATASET": "sample",
+    "BS": "4",
+    "BACKEND": "onnx",
+    "PERF_BS": "1 4 8",
+}
+PRECEDENCE = (
+    "Settings: a --flag over the environment variable of the same name (what make passes) over the default. "
+    "Environment variables only (the Makefile's): "
+)
+
+
+def flag_name(s) -> str:
+    """``--perf-bs`` for PERF_BS: every step setting of common/settings.py's TABLE is a flag."""
+    return "--" + s.name.lower().replace("_", "-")
+
+
+def parser() -> argparse.ArgumentParser:
+    """``modelzoo [--version] <step> [--setting value ...]``, built from the step and settings tables."""
+    from common import helptext, provenance
+    from common.settings import TABLE
+
+    flags = argparse.ArgumentParser(add_help=False)
+    group = flags.add_argument_group("settings (also environment variables: --bs 8 is BS=8)")
+    for s in TABLE:
+        if s.scope == "step":
+            default = f" [default: {s.default}]" if s.default else ""
+            group.add_argument(
+                flag_name(s), dest=s.name, metavar=s.name, default=argparse.SUPPRESS, help=s.help + default
+            )
+    make_only = ", ".join(s.name for s in TABLE if s.scope != "step")
+    p = argparse.ArgumentParser(
+        prog="modelzoo",
+        usage="modelzoo [-h] [--version] [--SETTING VALUE ...] <step> [--SETTING VALUE ...]",
+        description="ModelZoo inference bundle: the offline-inference pipeline of the ModelZoo ImageNet "
+        "classifiers (make help lists the same steps as make targets).",
+        epilog=f"{PRECEDENCE}{make_only}. `modelzoo <step> --help` runs nothing.",
+        parents=[flags],
+    )
+    p.add_argument("--version", action="version", version=f"modelzoo {provenance.bundle_version()}")
+    sub = p.add_subparsers(dest="step", metavar="<step>", title="steps")
+    sub.required = True
+    for name, text in {**helptext.STEP_HELP, **helptext.GLOBAL_HELP}.items():
+        sub.add_parser(
+            name,
+            help=text,
+            description=text,
+            parents=[flags],
+            usage=f"modelzoo {name} [-h] [--SETTING VALUE ...]",
+            epilog=PRECEDENCE + make_only + ".",
+        )
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    names = [*STEPS, *GLOBAL_STEPS]
-    if not argv or argv[0] not in names:
-        print(f"usage: python -m common <{'|'.join(names)}>", file=sys.stderr)
-        return 2
+    args = vars(parser().parse_args(argv))  # --help, --version, unknown arguments: exit here, nothing ran
+    step = args.pop("step")
+    if step == "demo":
+        os.environ.update(DEMO)
+    os.environ.update(args)  # flag over environment over default
     try:
-        if argv[0] in GLOBAL_STEPS:
-            GLOBAL_STEPS[argv[0]]()
-            return 0
-        for cfg in configs():
-            console.set_model(cfg.model.name)
-            if argv[0] in ("show", "clean"):
-                STEPS[argv[0]](Artifacts(cfg))
-                continue
-            cfg.layout.claim()
-            with lock.hold(cfg.layout.lock, f"make {argv[0]} MODEL={cfg.model.name}"):
-                workdir.check_tree(cfg.layout.work, cfg.run.dir)  # no link is followed where the step writes
-                STEPS[argv[0]](Artifacts(cfg))
+        if step == "demo":
+            for name in ("all", "show"):
+                _run(name)
+        else:
+            _run(step)
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        why = extras.hint(exc, step)
+        if why is None:
+            raise
+        print(f"error: modelzoo {step} {why}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: finished files are kept, re-run to resume", file=sys.stderr)
         return 130
     return 0
+
+
+def _run(step: str) -> None:
+    if step in GLOBAL_STEPS:
+        GLOBAL_STEPS[step]()
+        return
+    for cfg in configs():
+        console.set_model(cfg.model.name)
+        if step in ("show", "clean"):
+            STEPS[step](Artifacts(cfg))
+            continue
+        cfg.layout.claim()
+        with lock.hold(cfg.layout.lock, f"make {step} MODEL={cfg.model.name}"):
+            workdir.check_tree(cfg.layout.work, cfg.run.dir)  # no link is followed where the step writes
+            STEPS[step](Artifacts(cfg))
 
 
 def entry() -> None:

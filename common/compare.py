@@ -73,6 +73,24 @@ def _fp16_run(name: str, info: dict) -> bool:
     )
 
 
+def series(layout: Layout) -> dict[str, dict[int, float]]:
+    """Samples/s per batch size of every run with a perf record, labelled ``<run>: <what ran>``."""
+    out = {}
+    for run in layout.runs():
+        d = _read(run)
+        rows = {r["bs"]: r["samples_per_s"] for r in d["perf"].get("rows", []) if isinstance(r, dict)}
+        if rows:
+            out[f"{run.dir.name}: {d['run'].get('ran') or d['perf'].get('device') or '?'}"] = rows
+    return out
+
+
 def write(layout: Layout) -> Path:
-    atomic.write_text(layout.compare, table(layout))
+    from common import charts
+
+    text = table(layout)
+    found = series(layout)
+    chart = charts.runs(found, layout.work, f"{layout.model.title}: the runs side by side") if found else None
+    if chart is not None:
+        text += f"\n![every run's samples/s against batch size]({chart.name})\n"
+    atomic.write_text(layout.compare, text)
     return layout.compare

@@ -21,7 +21,7 @@ from common.errors import BundleError
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised by the travelled-folder tests on older interpreters
-    from common import tomlcompat as tomllib
+    import tomli as tomllib  # the same parser, as a package (requirements-light.txt)
 
 
 def _root() -> Path:

@@ -3,7 +3,8 @@
 The images bake these into their environment when they are built (docker/build.sh passes them to
 docker/Dockerfile.*): ``BUNDLE_KIND``, ``BUNDLE_IMAGE``, ``BUNDLE_VERSION``, ``BUNDLE_BASE``,
 ``BUNDLE_BASE_DIGEST`` and ``BUNDLE_BASE_ID``. Outside an image only the bundle version is known
-(pyproject.toml, plus the git commit when the checkout has one).
+(the installed distribution's, from importlib.metadata; a checkout that is not installed: its
+pyproject.toml), plus the git commit when the checkout has one.
 
 Standard library only and Python 3.7+, like common/settings.py.
 """
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+DIST = "modelzoo-inference-bundle"
 # environment variable -> key in the record
 FIELDS = (
     ("BUNDLE_KIND", "kind"),
@@ -34,15 +36,30 @@ def _git(root: Path, *args: str) -> str:
     return out.stdout.strip()
 
 
+def _release(root: Path) -> str:
+    """The installed distribution's version, else the checkout's pyproject.toml's, else ``unknown``."""
+    try:
+        from importlib import metadata
+
+        return metadata.version(DIST)
+    except ImportError:  # Python 3.7 (a travelled folder) or not installed: read the checkout's pyproject
+        pass
+    try:
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:
+            import tomli as tomllib
+        with open(str(root / "pyproject.toml"), "rb") as f:
+            return str(tomllib.load(f)["project"]["version"])
+    except (ImportError, OSError, ValueError, KeyError, TypeError):
+        return "unknown"
+
+
 @functools.lru_cache(maxsize=None)
 def bundle_version(root: Path = ROOT) -> str:
-    """``<pyproject version>+g<commit>[.dirty]`` from a checkout, ``<version>`` without git, else ``unknown``."""
-    try:
-        text = (root / "pyproject.toml").read_text(encoding="utf-8")
-    except OSError:
-        return "unknown"
-    m = re.search(r'^version\s*=\s*"([^"]+)"', text, re.M)
-    version = m.group(1) if m else "unknown"
+    """``<version>+g<commit>[.dirty]`` in a git checkout, else ``<version>`` (``unknown`` when neither
+    installed nor beside a pyproject.toml)."""
+    version = _release(root)
     if not (root / ".git").exists():
         return version
     try:

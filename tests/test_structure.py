@@ -222,7 +222,8 @@ def test_guide_models_come_from_the_manifests():
 
 
 def test_pip_install_gives_the_library_its_data_and_a_command(tmp_path):
-    """A wheel of the repository holds common/ and the bundle's data; installed, it finds its manifests."""
+    """A wheel of the repository holds common/ as modelzoo_bundle.common (its own import name, never a
+    top-level ``common``) and the bundle's data; installed, it finds its manifests."""
     src = tmp_path / "src"  # a copy: building writes build/ and *.egg-info beside the sources
     src.mkdir()
     for name in (
@@ -244,17 +245,24 @@ def test_pip_install_gives_the_library_its_data_and_a_command(tmp_path):
     )
     (wheel,) = wheels.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "common/cli.py" in names and "modelzoo_bundle/manifests/moco-v2.toml" in names
+    assert "modelzoo_bundle/common/cli.py" in names and "modelzoo_bundle/manifests/moco-v2.toml" in names
+    assert "modelzoo_bundle/common/backends/ais_bench_env/pkg_resources.py" in names
+    assert not [n for n in names if n.startswith("common/")], "a top-level common package"
     assert "modelzoo_bundle/models/sk-resnet50/model.py" in names and "modelzoo_bundle/checksums.md5" in names
     assert "modelzoo_bundle/models/moco-v2/README.md" in names and "modelzoo_bundle/models/moco-v2/get_info.py" in names
     assert "modelzoo_bundle/requirements-light.txt" in names  # make package writes the folder's requirements
     entry = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "modelzoo = common.cli:entry" in zipfile.ZipFile(wheel).read(entry).decode()
+    assert "modelzoo = modelzoo_bundle.common.cli:entry" in zipfile.ZipFile(wheel).read(entry).decode()
+    top = next(n for n in names if n.endswith("top_level.txt"))
+    assert zipfile.ZipFile(wheel).read(top).decode().split() == ["modelzoo_bundle"]
     site = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True
     )
-    code = "import common.manifest as m; print(m.ROOT); print(' '.join(m.guide_models()))"
+    code = (
+        "import importlib.util as u; assert u.find_spec('common') is None; "
+        "import modelzoo_bundle.common.manifest as m; print(m.ROOT); print(' '.join(m.guide_models()))"
+    )
     env = {**os.environ, "PYTHONPATH": str(site)}
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, check=True

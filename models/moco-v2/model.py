@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from common.resnet import ResNet, resnet50
+try:  # the repository or a travelled folder (common/ beside this file)
+    from common.resnet import ResNet, resnet50
+except ImportError:  # the installed package (pip install): the bundle's own import name
+    from modelzoo_bundle.common.resnet import ResNet, resnet50
 
 
 def build() -> ResNet:

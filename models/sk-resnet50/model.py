@@ -9,7 +9,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from common.resnet import Bottleneck, ResNet, conv_bn, resnet50
+try:  # the repository or a travelled folder (common/ beside this file)
+    from common.resnet import Bottleneck, ResNet, conv_bn, resnet50
+except ImportError:  # the installed package (pip install): the bundle's own import name
+    from modelzoo_bundle.common.resnet import Bottleneck, ResNet, conv_bn, resnet50
 
 GROUPS = 32
 REDUCTION = 16
