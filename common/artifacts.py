@@ -178,6 +178,21 @@ class Artifacts:
         val, _ = self.dataset()
         return {p.stem for p in self.cfg.shard.slice(list_images(val), self.cfg.bs)}
 
+    def dataset_id(self) -> dict:
+        """What identifies DATASET's images as a whole: their count and an md5 over every name, size and
+        mtime in natural order (``make merge`` checks that each shard split this same dataset)."""
+        import hashlib
+
+        from common.images import list_images
+        from common.preprocess import fingerprint
+
+        val, _ = self.dataset()
+        images = list_images(val)
+        h = hashlib.md5(usedforsecurity=False)
+        for p in images:
+            h.update(f"{p.name}\0{fingerprint(p)}\n".encode("utf-8", "surrogateescape"))
+        return {"images": len(images), "md5": h.hexdigest()}
+
     # ------------------------------------------------------------------------------------- runner
     def runner(self) -> Runner:
         """The runner of this backend, for inference at BS and the throughput sweep."""

@@ -46,7 +46,10 @@ def preprocess_step(art: Artifacts) -> Path:
     prep, mark = cfg.layout.prep_dir, cfg.layout.prep_record
     stamp = {"dataset": str(val.resolve()), **records.jsonable(cfg.model.preprocess)}
     rec = records.read(mark)
-    if rec is not None and {k: v for k, v in rec.items() if k != "images"} != stamp:
+    if rec is None and prep.is_dir() and any(prep.iterdir()):  # a record that does not parse is absent
+        say(f"preprocess: {mark} is missing or unreadable: what {prep} holds is unknown; starting over")
+        shutil.rmtree(prep)
+    elif rec is not None and {k: v for k, v in rec.items() if k != "images"} != stamp:
         say(f"preprocess: {prep} holds another dataset or preprocessing; starting over")
         shutil.rmtree(prep)
         rec = None
@@ -91,7 +94,10 @@ def infer_step(art: Artifacts) -> dict:
         runner.prepare()  # the model loads (and the settings were valid) before anything is deleted
         rec = records.read(mark)
         old = {k: rec.get(k) for k in setup} if rec else None
-        if old not in (None, setup) and run.outputs.exists():
+        if old is None and run.outputs.exists():  # a record that does not parse is absent
+            say(f"infer: {mark} is missing or unreadable: which model made {run.outputs} is unknown; starting over")
+            shutil.rmtree(run.outputs)
+        elif old != setup and run.outputs.exists():
             say("infer: model, batch size or format changed since the last run; starting over")
             shutil.rmtree(run.outputs)
         elif run.outputs.exists():
@@ -100,7 +106,9 @@ def infer_step(art: Artifacts) -> dict:
             if redone or removed:
                 say(f"infer: {redone} output(s) redone (input changed), {removed} removed (input gone)")
         run.dir.mkdir(parents=True, exist_ok=True)
-        records.write(mark, {**setup, "inputs": stamps})
+        # for make merge: which shard of which dataset this run holds
+        shard = {"shard": str(cfg.shard), "backend": cfg.backend, "dataset": art.dataset_id()} if cfg.shard else {}
+        records.write(mark, {**setup, **shard, "inputs": stamps})
         summary = runner.infer(inputs, run.outputs)
     say(
         f"infer: {summary.get('samples', len(inputs))} samples -> {run.outputs} "
@@ -217,6 +225,7 @@ def merge_step(art: Artifacts) -> dict:
 
     cfg = art.cfg
     runs = merge.sources(cfg.settings.runs, cfg.run)
+    merge.check(runs, art)  # one complete, disjoint, compatible split of this dataset, or one line saying why not
     data = merge.merge(runs, cfg.run)
     say(f"merge: {len(runs)} runs, {data['samples']} samples -> {cfg.run.outputs} (now run `make postprocess`)")
     return data
