@@ -340,3 +340,29 @@ def test_lock_is_released_when_the_holder_dies(tmp_path):
     subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
     with lock.hold(tmp_path / ".lock", "y"):
         pass
+
+
+# ---- issue 18: records, disk, messages, hangs ----
+
+
+@GROUP
+def test_a_state_record_cut_short_is_absent_and_the_step_starts_over(lite, photos, tmp_path):
+    env, val, run, steps = lite
+    prep = Path(env["WORK"]) / "prep_dataset"
+    other = tmp_path / "val2"  # another dataset under the same names, its images older than the .bin files
+    other.mkdir()
+    for a, b in zip(PHOTOS, PHOTOS[1:] + PHOTOS[:1], strict=True):
+        shutil.copy(photos / b, other / a)
+        os.utime(other / a, ns=(1, 1))
+    before = (prep / "chelsea.bin").read_bytes()
+    (prep / ".source.json").write_text((prep / ".source.json").read_text()[:30])  # cut short
+    (pre,) = steps("preprocess", DATASET=other)
+    assert "unreadable" in pre.stdout and "starting over" in pre.stdout
+    assert (prep / "chelsea.bin").read_bytes() != before  # the new dataset's pixels, not the old .bin
+    steps("preprocess", "info", "infer")
+    want = (run / "outputs" / "coffee_0.txt").read_bytes()
+    (run / "outputs" / "coffee_0.txt").write_text(" ".join(["0.5"] * 1000) + "\n")  # another model's output
+    (run / "infer.json").write_text((run / "infer.json").read_text()[:25])
+    (infer,) = steps("infer")
+    assert "unreadable" in infer.stdout and "starting over" in infer.stdout
+    assert (run / "outputs" / "coffee_0.txt").read_bytes() == want
