@@ -17,7 +17,7 @@ from common import atomic, console, lock, records
 from common.artifacts import Artifacts
 from common.config import Config
 from common.console import say
-from common.errors import BundleError
+from common.errors import BundleError, DiskFull, no_space
 from common.settings import Settings
 
 
@@ -394,6 +394,12 @@ def main(argv: list[str] | None = None) -> int:
                 STEPS[argv[0]](Artifacts(cfg))
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if not no_space(exc):
+            raise
+        where = exc.filename or os.environ.get("WORK") or "the work folder"
+        print(f"error: {DiskFull(where)}", file=sys.stderr)  # copytree's shutil.Error lists every file
         return 2
     except KeyboardInterrupt:
         print("interrupted: finished files are kept, re-run to resume", file=sys.stderr)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from common import fixedtxt
-from common.errors import BundleError
+from common import atomic, fixedtxt
+from common.errors import BundleError, DiskFull, no_space
 from common.images import key
 
 FORMATS = ("TXT", "BIN", "NPY")
@@ -48,14 +48,20 @@ def write_rows(paths: list[Path], rows, fmt: str) -> None:
     for path, blob in zip(paths, data):
         path = Path(path)
         tmp = path.with_name(f".{path.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            view = memoryview(blob)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                view = memoryview(blob)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+        except BaseException as exc:
+            atomic.remove(tmp)  # nothing half-written stays, under either name
+            if isinstance(exc, OSError) and no_space(exc):
+                raise DiskFull(path) from None
+            raise
 
 
 def stem(input_path: Path | str) -> str:

@@ -36,7 +36,7 @@ from pathlib import Path
 from PIL import Image
 
 from common import atomic
-from common.errors import BundleError
+from common.errors import BundleError, DiskFull, no_space
 from common.images import list_images
 from common.manifest import Preprocess
 from common.progress import bar
@@ -218,6 +218,8 @@ def _write_one(job: tuple[str, str]) -> tuple[str, str, str | None]:
     try:
         _write(dst, data)
     except OSError as exc:
+        if no_space(exc):
+            return name, "full", str(DiskFull(dst))
         return name, "error", f"{dst}: cannot write it ({exc.strerror or exc})"
     return name, "ok", note
 
@@ -319,6 +321,8 @@ def run(
                     done[name] = fps[name]
                     if message:
                         print(f"warning: {message}", file=sys.stderr, flush=True)
+                elif status == "full":  # every later image would fail the same way: stop now, in one line
+                    raise BundleError(message)
                 else:
                     errors.append(message)
                 pb.update()

@@ -3,6 +3,7 @@ Each case once gave a wrong result without a word, threw finished work away, or 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -366,3 +367,63 @@ def test_a_state_record_cut_short_is_absent_and_the_step_starts_over(lite, photo
     (infer,) = steps("infer")
     assert "unreadable" in infer.stdout and "starting over" in infer.stdout
     assert (run / "outputs" / "coffee_0.txt").read_bytes() == want
+
+
+@contextlib.contextmanager
+def full_disk(folder: Path, size: str = "4m", leave: int = 0):
+    """A small tmpfs mounted on ``folder`` (its files copied onto it), filled up to ``leave`` free bytes;
+    unmounted (the files copied back) afterwards. Skips where mounting is not permitted."""
+    keep = folder.with_name(folder.name + ".keep")
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.rename(keep)
+    folder.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
+    if proc.returncode != 0:
+        folder.rmdir()
+        keep.rename(folder)
+        pytest.skip(f"cannot mount a tmpfs here (not root or no CAP_SYS_ADMIN): {proc.stderr.decode()[-200:]}")
+    try:
+        shutil.copytree(keep, folder, dirs_exist_ok=True)
+        st = os.statvfs(folder)
+        with open(folder / ".filler", "wb") as f:
+            f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave))
+        yield folder
+    finally:
+        (folder / ".filler").unlink(missing_ok=True)
+        shutil.rmtree(keep)
+        shutil.copytree(folder, keep)
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+        folder.rmdir()
+        keep.rename(folder)
+
+
+def one_line_disk_full(proc: subprocess.CompletedProcess, where: Path) -> None:
+    err = proc.stderr.strip()
+    assert proc.returncode == 2 and "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert "no space left on" in err.lower() and str(where) in err, err
+    left = [p for p in where.rglob("*") if p.name.endswith(".tmp")]
+    assert not left, left  # nothing half-written is left behind
+
+
+@GROUP
+def test_a_full_disk_is_one_line_naming_the_file_and_leaves_no_tmp(lite):
+    env, val, run, steps = lite
+    work = Path(env["WORK"])
+    prep = work / "prep_dataset"
+    for f in prep.glob("*.bin"):
+        f.unlink()
+    with full_disk(prep, leave=700_000):  # room for one .bin of 602 KB, not two
+        one_line_disk_full(run_step("preprocess", env, check=False), prep)
+        assert len(list(prep.glob("*.bin"))) == 1
+    steps("preprocess")
+    for f in (run / "outputs").iterdir():
+        f.unlink()
+    with full_disk(run / "outputs", leave=12_000):  # room for one output of 9 KB
+        one_line_disk_full(run_step("infer", env, check=False), run / "outputs")
+    steps("infer")
+    for step in ("postprocess", "perf", "report"):
+        with full_disk(run):
+            one_line_disk_full(run_step(step, {**env, "PERF_BS": "1", "PERF_SECONDS": "0.05"}, check=False), run)
+    with full_disk(work / "package"):
+        one_line_disk_full(run_step("package", env, check=False), work / "package")
+        assert [p.name for p in (work / "package").iterdir()] == [".filler"]  # no hidden temporary folder
