@@ -23,3 +23,31 @@ class DiskFull(BundleError):
             f"{path}: no space left on the device while writing it (ENOSPC): nothing half-written is kept; "
             "free some space (or set WORK on a bigger disk) and re-run: finished files are kept"
         )
+
+
+TEXT_LIMIT = 32 << 20  # a label or info file for 50,000 images is 2-15 MB
+LINE_LIMIT = 4096
+
+
+def read_bounded(path, what: str, limit: int = TEXT_LIMIT) -> bytes:
+    """The bytes of a text file the user names, read no further than ``limit`` (``/dev/zero`` ends)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise BundleError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise BundleError(f"{path}: larger than {limit >> 20} MiB: not a {what} (expected one short line per image)")
+    return data
+
+
+def shown(text: str, n: int = 60) -> str:
+    """``text`` quoted for an error message, at most about ``n`` characters of it shown."""
+    quoted = repr(text[:n])
+    cut = len(text) > n or len(quoted) > n + 2
+    return (quoted[:n] + "...") if cut else quoted
+
+
+def is_number(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit()`` also accepts ``²`` and other characters ``int()`` refuses."""
+    return bool(text) and text.isascii() and text.isdigit()

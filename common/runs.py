@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import records
+from common.errors import is_number
 
 OM_BACKENDS = ("om", "benchmark")  # the runs that are Ascend results
 BACKEND_LABELS = {"om": "om", "benchmark": "om", "onnx": "onnx", "torch": "torch"}
@@ -105,7 +106,7 @@ def read_run(folder: Path) -> Run:
     found = re.match(r"^([a-z]+)-bs(\d+)$", folder.name)
     run.backend = str(info.get("backend") or (found.group(1) if found and found.group(1) in BACKEND_LABELS else ""))
     bs = info.get("bs") or (found.group(2) if found else None)
-    run.bs = int(bs) if bs is not None and str(bs).isdigit() else None
+    run.bs = int(bs) if bs is not None and is_number(str(bs)) else None
     run.ran = str(info.get("ran") or "")
     run.host, run.machine, run.date = (str(info.get(k) or "") for k in ("host", "machine", "date"))
     run.versions = dict(info.get("versions") or {})

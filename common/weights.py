@@ -31,7 +31,7 @@ from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from common import records
-from common.errors import BundleError
+from common.errors import BundleError, is_number
 from common.manifest import WeightsSpec
 
 _MD5_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -288,7 +288,7 @@ def _fetch_once(session: requests.Session, spec: WeightsSpec, url: str, part: Pa
         else:
             raise _NextMirror(f"unexpected HTTP {r.status_code} {r.reason}")
         length = r.headers.get("Content-Length")
-        length = int(length) if length and length.isdigit() else None
+        length = int(length) if is_number(length or "") else None
         total = have + length if length is not None else spec.size
         got = 0
         with (

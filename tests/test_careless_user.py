@@ -427,3 +427,48 @@ def test_a_full_disk_is_one_line_naming_the_file_and_leaves_no_tmp(lite):
     with full_disk(work / "package"):
         one_line_disk_full(run_step("package", env, check=False), work / "package")
         assert [p.name for p in (work / "package").iterdir()] == [".filler"]  # no hidden temporary folder
+
+
+@pytest.mark.parametrize("kind", ["/dev/zero", "1 GB of NULs", "64 MB", "20 MB of NULs", "²", "long line"])
+def test_absurd_label_files_are_one_bounded_line(kind, tmp_path):
+    from common import labels
+
+    path = Path("/dev/zero") if kind == "/dev/zero" else tmp_path / "val_label.txt"
+    if kind.endswith("of NULs"):
+        with open(path, "wb") as f:
+            f.truncate((1 << 30) if kind.startswith("1 GB") else 20 << 20)  # sparse: no disk used
+    elif kind == "64 MB":
+        path.write_bytes(b"ILSVRC2012_val_00000001.JPEG 65\n" * (2 << 20))
+    elif kind == "²":
+        path.write_text("a.JPEG 1\nb.JPEG ²\n")
+    elif kind == "long line":
+        path.write_text("a.JPEG " + "1" * 100_000 + "\n")
+    with pytest.raises(BundleError) as e:
+        dataset_info.read_labels(path)
+    msg = str(e.value)
+    assert str(path) in msg and len(msg) < 300 and "\n" not in msg, msg[:500]
+    if kind == "²":
+        assert "val_label.txt:2: expected '<image name> <label 0-999>'" in msg
+    if kind in ("/dev/zero", "1 GB of NULs", "64 MB"):
+        assert "larger than 32 MiB" in msg
+        with pytest.raises(BundleError, match="larger than 32 MiB"):
+            labels.check(path)
+
+
+@GROUP
+def test_labels_dev_zero_and_a_superscript_label_through_the_steps(lite, tmp_path):
+    env, _, run, _ = lite
+    proc = run_step("postprocess", {**env, "LABELS": "/dev/zero"}, check=False)
+    assert proc.returncode == 2 and "/dev/zero: larger than 32 MiB" in proc.stderr and len(proc.stderr) < 300
+    bad = tmp_path / "sup.txt"
+    bad.write_text("chelsea.png 281\ncoffee.png ²\n")
+    proc = run_step("postprocess", {**env, "LABELS": bad}, check=False)
+    assert proc.returncode == 2 and "sup.txt:2: expected" in proc.stderr and "Traceback" not in proc.stderr
+    script = ROOT / "models" / "efficientnet-lite0" / "postprocess.py"  # the travelled script, same reader
+    proc = subprocess.run(
+        [sys.executable, str(script), str(run / "outputs"), str(bad), str(tmp_path), "r.json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode != 0 and "sup.txt:2: expected" in proc.stderr and "Traceback" not in proc.stderr
