@@ -238,6 +238,7 @@ class Artifacts:
                 python=s.ais_bench_python,
                 args=args,
                 log_dir=self.cfg.run.dir,  # the CLI's console: <run>/ais_bench_device<N>.log
+                timeout=s.infer_timeout or None,  # the watchdog: INFER_TIMEOUT, else automatic
             )
         from common.backends.benchmark import BenchmarkRunner
 

@@ -19,6 +19,7 @@ from common.config import Config
 from common.console import say
 from common.errors import BundleError, DiskFull, no_space
 from common.settings import Settings
+from common.watchdog import Stalled
 
 
 # ---------------------------------------------------------------- model files
@@ -392,6 +393,10 @@ def main(argv: list[str] | None = None) -> int:
             cfg.layout.claim()
             with lock.hold(cfg.layout.lock, f"make {argv[0]} MODEL={cfg.model.name}"):
                 STEPS[argv[0]](Artifacts(cfg))
+    except Stalled as exc:  # a device call still runs in its thread: end without waiting for it
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(2)
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

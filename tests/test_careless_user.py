@@ -472,3 +472,33 @@ def test_labels_dev_zero_and_a_superscript_label_through_the_steps(lite, tmp_pat
         cwd=tmp_path,
     )
     assert proc.returncode != 0 and "sup.txt:2: expected" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@GROUP
+def test_a_hanging_device_call_is_stopped_naming_call_device_and_batch(lite):
+    """ais_bench hanging on an OM (AISBench/benchmark#232, the stand-in's FAKE_AIS_HANG_EXEC): the
+    watchdog (INFER_TIMEOUT) stops the run in one line, keeps the finished outputs, exits non-zero."""
+    env, _, _, _ = lite
+    fakes = ROOT / "tests" / "fakes"
+    om_env = {
+        **env,
+        "BACKEND": "om",
+        "PATH": os.pathsep.join([str(fakes / "bin"), str(Path(sys.executable).parent), os.environ["PATH"]]),
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{fakes}",
+    }
+    run_step("om", om_env)
+    hang = {**os.environ, "PYTHONPATH": str(ROOT), "PROGRESS": "0", **{k: str(v) for k, v in om_env.items()}}
+    hang.update(INFER_TIMEOUT="0.5", FAKE_AIS_HANG_EXEC="2")
+    cmd = [sys.executable, "-m", "common", "infer"]
+    try:
+        proc = subprocess.run(cmd, env=hang, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("make infer waited for the hanging ais_bench call (no watchdog)")
+    err = proc.stderr.strip()
+    assert proc.returncode == 2 and "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert "ais_bench infer stalled on device 0" in err and "batch 2 of 2 of BS=2: coffee.bin .. rocket.bin" in err
+    assert "no answer after 0.5 s (INFER_TIMEOUT)" in err
+    out = Path(env["WORK"]) / "om-bs2" / "outputs"
+    assert sorted(p.name for p in out.iterdir()) == ["camera_0.txt", "chelsea_0.txt"]  # the finished batch
+    run_step("infer", om_env)  # a re-run resumes
+    assert sorted(p.name for p in out.iterdir()) == [f"{Path(n).stem}_0.txt" for n in sorted(PHOTOS)]

@@ -40,6 +40,7 @@ from common import outputs, perf, runner, summary
 from common.backends import Runner, Session
 from common.errors import BundleError
 from common.layout import summary_of
+from common.watchdog import Watchdog
 
 MISSING = (
     "ais_bench not found: install the ais_bench and aclruntime wheels built against your CANN "
@@ -158,7 +159,12 @@ class AisBenchSession(Session):
 
     name = "om"
 
-    def __init__(self, model_path: Path | str, device: str = "0", gear: int | None = None):
+    def __init__(
+        self, model_path: Path | str, device: str = "0", gear: int | None = None, timeout: float | None = None
+    ):
+        """``timeout``: INFER_TIMEOUT (seconds per device call; None: ``common.watchdog``'s automatic limit)."""
+        self.watchdog = Watchdog(timeout, str(device))
+        self.where = ""  # what the current call works on (the batch), for a stalled call's message
         try:
             from ais_bench.infer.interface import InferSession
         except ImportError:
@@ -183,7 +189,8 @@ class AisBenchSession(Session):
     def _call(self, call: str, fn, *args, **kwargs):
         """``fn(*args)``; a RuntimeError/ValueError of the runtime becomes one line naming the call."""
         try:
-            return fn(*args, **kwargs)
+            where = f" ({self.model_path.name}{self.where})"
+            return self.watchdog.call(call.split("(")[0], fn, *args, where=where, **kwargs)
         except (RuntimeError, ValueError) as exc:
             text = _first_line(exc)
             gear = args[0] if call.startswith("set_dynamic_batchsize") and args else self.gear
@@ -224,6 +231,8 @@ class AisBenchSession(Session):
         """Release this session only: ``free_resource()`` (msit). The 2023 front-end has no per-session
         release; its ``finalize()`` would tear down every session of the process, so it waits for exit."""
         session, self.session = getattr(self, "session", None), None
+        if self.watchdog.stalled:  # a call still runs in the runtime: releasing under it could hang too
+            return
         if session is not None and hasattr(session, "free_resource"):
             try:
                 session.free_resource()
@@ -503,8 +512,11 @@ class AisBenchRunner(Runner):
         python: str = "",
         args: dict | None = None,
         log_dir: Path | None = None,
+        timeout: float | None = None,
     ) -> None:
-        """``dynamic``: the OM's batch gears (DYNAMIC_BATCH), or True when they are not known here."""
+        """``dynamic``: the OM's batch gears (DYNAMIC_BATCH), or True when they are not known here;
+        ``timeout``: INFER_TIMEOUT, seconds per device call (None: the watchdog's automatic limit)."""
+        self.timeout = timeout
         self.om_for, self.devices, self.bs, self.input_shape = om_for, list(devices), bs, tuple(input_shape)
         self.outfmt, self.progress, self.loop, self.python = outfmt, progress, loop, python
         self.gears = tuple(int(g) for g in dynamic) if isinstance(dynamic, (list, tuple)) else ()
@@ -523,7 +535,8 @@ class AisBenchRunner(Runner):
             )
 
     def _api_shard(self, om: Path, dev: str, shard: list[Path], folder: Path, progress: bool) -> dict:
-        with AisBenchSession(om, device=dev, gear=self.bs if self.dynamic else None) as session:
+        gear = self.bs if self.dynamic else None
+        with AisBenchSession(om, device=dev, gear=gear, timeout=self.timeout) as session:
             args = {**self.args, "device": dev}
             return runner.infer(session, shard, self.bs, folder, self.input_shape, self.outfmt, progress, args)
 
