@@ -103,7 +103,7 @@ def infer_step(art: Artifacts) -> dict:
             shutil.rmtree(run.outputs)
         elif run.outputs.exists():
             known = rec.get("inputs") if rec and isinstance(rec.get("inputs"), dict) else {}
-            redone, removed = _reconcile(run.outputs, stamps, known)
+            redone, removed = _reconcile(run.outputs, stamps, known, cfg.model.classes)
             if redone or removed:
                 say(f"infer: {redone} output(s) redone (input changed), {removed} removed (input gone)")
         run.dir.mkdir(parents=True, exist_ok=True)
@@ -118,22 +118,22 @@ def infer_step(art: Artifacts) -> dict:
     return summary
 
 
-def _reconcile(out_dir: Path, stamps: dict[str, list[int]], known: dict) -> tuple[int, int]:
+def _reconcile(out_dir: Path, stamps: dict[str, list[int]], known: dict, width: int | None = None) -> tuple[int, int]:
     """Delete the outputs of inputs that changed (fingerprint differs from the one they were made
-    from; without one, output older than input), are gone from the info file, or are unreadable."""
+    from; without one, output older than input), are gone from the info file, or are unreadable or cut
+    short (the first output holds ``width`` values, the model's classes)."""
     from common import outputs
+
+    def whole(files: list[Path]) -> bool:
+        return all(outputs.valid(f, width if f.stem.endswith("_0") else None) for f in files)
 
     redone = removed = 0
     for stem, files in outputs.files_by_stem(out_dir).items():
         if stem not in stamps:
             removed += 1
-        elif known.get(stem) == stamps[stem] and all(outputs.valid(f) for f in files):
+        elif known.get(stem) == stamps[stem] and whole(files):
             continue
-        elif (
-            stem not in known
-            and all(outputs.valid(f) for f in files)
-            and (min(f.stat().st_mtime_ns for f in files) >= stamps[stem][1])
-        ):
+        elif stem not in known and whole(files) and (min(f.stat().st_mtime_ns for f in files) >= stamps[stem][1]):
             continue
         else:
             redone += 1

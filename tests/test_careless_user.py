@@ -502,3 +502,71 @@ def test_a_hanging_device_call_is_stopped_naming_call_device_and_batch(lite):
     assert sorted(p.name for p in out.iterdir()) == ["camera_0.txt", "chelsea_0.txt"]  # the finished batch
     run_step("infer", om_env)  # a re-run resumes
     assert sorted(p.name for p in out.iterdir()) == [f"{Path(n).stem}_0.txt" for n in sorted(PHOTOS)]
+
+
+@GROUP
+def test_report_says_what_the_summary_measured_and_a_summary_of_words_is_absent(lite):
+    env, _, run, steps = lite
+    steps("infer", "report")  # nothing left to infer: the figures are the first run's
+    md = (run / "report.md").read_text()
+    assert "over 0 samples" not in md and "end to end over 4 samples (measured by an earlier `make infer`" in md
+    summary = json.loads((run / "outputs_summary.json").read_text())
+    (run / "outputs_summary.json").write_text(json.dumps({**summary, "throughput": "fast"}))
+    proc = run_step("report", env, check=False)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert "samples/s" not in (run / "report.md").read_text().split("## Throughput")[1].split("## Versions")[0]
+
+
+@GROUP
+def test_a_half_truncated_output_is_redone_by_infer(lite):
+    env, _, run, steps = lite
+    out = run / "outputs" / "coffee_0.txt"
+    whole = out.read_bytes()
+    out.write_bytes(whole[: len(whole) // 2])  # parses (numbers only), but half of them are gone
+    (infer,) = steps("infer")
+    assert "1 output(s) redone" in infer.stdout and out.read_bytes() == whole
+    for fmt, ext in (("BIN", "bin"), ("NPY", "npy")):
+        steps("infer", OUTFMT=fmt)
+        f = run / "outputs" / f"coffee_0.{ext}"
+        data = f.read_bytes()
+        f.write_bytes(data[: len(data) - 8])  # still a whole number of fp16/fp32 values
+        steps("infer", OUTFMT=fmt)
+        assert f.read_bytes() == data, fmt
+
+
+@pytest.fixture
+def stand_in_atc(monkeypatch, tmp_path):
+    """The ATC stand-in on PATH; returns how many times it ran."""
+    fakes = ROOT / "tests" / "fakes"
+    log = tmp_path / "fake_calls.jsonl"
+    monkeypatch.setenv(
+        "PATH", os.pathsep.join([str(fakes / "bin"), str(Path(sys.executable).parent), os.environ["PATH"]])
+    )
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(fakes), str(ROOT)]))
+    monkeypatch.setenv("FAKE_ASCEND_LOG", str(log))
+    return lambda: (
+        sum(json.loads(line)["tool"] == "atc" for line in log.read_text().splitlines()) if log.exists() else 0
+    )
+
+
+def test_om_records_gears_and_a_stamp_that_does_not_parse_rebuilds(stand_in_atc, tmp_path):
+    from common import atc, manifest
+    from common.layout import Layout
+    from tests.test_ascend import tiny_onnx
+
+    m = manifest.load("sk-resnet50")
+    layout = Layout(tmp_path / "work", m)
+    onnx_path = tiny_onnx(tmp_path / "sk_resnet50.onnx", "image", 224)
+    atc.convert(m, layout, onnx_path, 4, soc="Ascend310P3", dynamic_batch=(1, 2, 8))
+    atc.convert(m, layout, onnx_path, 4, soc="Ascend310P3", dynamic_batch=(1, 2, 8))
+    assert stand_in_atc() == 1
+    flags = atc.extra_flags(m, 4, (1, 4, 8))
+    assert not atc.up_to_date(layout, onnx_path, "dyn", "Ascend310P3", flags)  # another OM: rebuilt
+    atc.convert(m, layout, onnx_path, 4, soc="Ascend310P3", dynamic_batch=(1, 4, 8))
+    assert stand_in_atc() == 2 and atc.up_to_date(layout, onnx_path, "dyn", "Ascend310P3", flags)
+    layout.om_soc("dyn").write_bytes(b"\xffAscend310P3\n")  # not UTF-8: absent, so the OM is built again
+    assert not atc.up_to_date(layout, onnx_path, "dyn", None, flags) and atc.built_for(layout.om_soc("dyn")) == ""
+    atc.convert(m, layout, onnx_path, 4, soc="Ascend310P3", dynamic_batch=(1, 4, 8))
+    assert stand_in_atc() == 3
+    with pytest.raises(BundleError, match=r"""ATC_EXTRA='"unbalanced': No closing quotation \(expected ATC flags"""):
+        atc.convert(m, layout, onnx_path, 4, soc="Ascend310P3", extra='"unbalanced')
