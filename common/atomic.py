@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from common.errors import DiskFull, no_space
+from common.errors import BundleError, DiskFull, no_space
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -26,7 +26,7 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     except OSError as exc:
         if no_space(exc):
             raise DiskFull(path) from None
-        raise
+        raise BundleError(f"{path.parent}: cannot write {path.name} there ({exc.strerror or exc})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     os.chmod(tmp_path, 0o666 & ~_UMASK)
@@ -68,8 +68,6 @@ def atomic_dir(path: Path | str) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success it replaces ``path`` whole."""
     path = Path(path)
     if path.is_symlink():
-        from common.errors import BundleError
-
         raise BundleError(f"{path} is a symbolic link: remove it (the folder is rebuilt there, not through a link)")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))

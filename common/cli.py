@@ -87,6 +87,12 @@ def infer_step(art: Artifacts) -> dict:
     cfg = art.cfg
     inputs = art.inputs()
     outputs.check_unique(inputs)  # x.a.bin and x.b.bin would both be x_0.*, on every backend
+    gone = [p for p in inputs if not p.is_file()]
+    if gone:
+        raise BundleError(
+            f"{cfg.layout.info}: names {len(gone)} .bin file(s) that are not there (e.g. {gone[0]}): "
+            "run `make preprocess info` again"
+        )
     run = cfg.run
     setup = {"model": cached_md5(art.model_file()), "bs": cfg.bs, "outfmt": cfg.settings.outfmt}
     stamps = {outputs.stem(p): fingerprint(p) for p in inputs}

@@ -268,7 +268,12 @@ def run(
     src_dir, dst_dir = Path(src_dir), Path(dst_dir)
     every = list_images(src_dir)
     images = shard.slice(every, bs) if shard else every
-    dst_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        dst_dir.mkdir(parents=True, exist_ok=True)
+        if not dst_dir.is_dir():
+            raise NotADirectoryError(20, "not a folder")
+    except OSError as exc:  # /dev/null, a file, a read-only place
+        raise BundleError(f"{dst_dir}: cannot write the .bin files there ({exc.strerror or exc})") from None
     old = _read_record(record)
     size = bin_size(pre)
     wanted = {img.stem + ".bin" for img in every}  # other shards' .bin files stay

@@ -570,3 +570,59 @@ def test_om_records_gears_and_a_stamp_that_does_not_parse_rebuilds(stand_in_atc,
     assert stand_in_atc() == 3
     with pytest.raises(BundleError, match=r"""ATC_EXTRA='"unbalanced': No closing quotation \(expected ATC flags"""):
         atc.convert(m, layout, onnx_path, 4, soc="Ascend310P3", extra='"unbalanced')
+
+
+@pytest.fixture(scope="module")
+def travelled_irv2(tmp_path_factory):
+    """The inceptionresnetv2 submission folder (``make package``'s), away from the checkout."""
+    from common import manifest, package
+    from common.layout import Layout
+
+    base = tmp_path_factory.mktemp("travel")
+    m = manifest.load("inceptionresnetv2")
+    folder, _ = package.build(m, Layout(base / "work", m), base / "away")
+    return folder
+
+
+@pytest.mark.parametrize("version", ["3.7", "3.11"])
+def test_travelled_scripts_fail_in_one_line_on_absurd_places(version, travelled_irv2, photos, tmp_path):
+    from tests import compat
+
+    exe, why = compat.python_for(version)
+    if exe is None:
+        pytest.skip(why)
+    here = tmp_path / "irv2"
+    shutil.copytree(travelled_irv2, here)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PROGRESS"] = "0"
+    (tmp_path / "val").mkdir()
+    shutil.copy(photos / "coffee.png", tmp_path / "val" / "coffee.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    outputs.write(out / "coffee_0.txt", np.arange(1001, dtype=np.float32), "TXT")
+    (tmp_path / "labels.txt").write_text("coffee.png 967\n")
+    (tmp_path / "a file").write_text("x")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    cases = {
+        "preprocess": (["preprocess.py", str(tmp_path / "val"), "/dev/null"], "/dev/null: cannot write the .bin"),
+        "postprocess": (
+            ["postprocess.py", str(out), str(tmp_path / "labels.txt"), str(tmp_path / "a file"), "result.json"],
+            "a file: cannot write result.json there",
+        ),
+        "parse": (["test/parse.py", str(tmp_path / "list.json")], "list.json: a JSON list, not a result.json"),
+    }
+    for name, (argv, message) in cases.items():
+        proc = subprocess.run([exe, *argv], cwd=here, env=env, capture_output=True, text=True, timeout=120)
+        err = proc.stderr.strip()
+        assert proc.returncode != 0 and "Traceback" not in err and len(err.splitlines()) == 1, (name, err)
+        assert message in err, (name, err)
+
+
+@GROUP
+def test_an_info_file_naming_bin_files_that_are_gone_is_one_line(lite):
+    env, _, _, _ = lite
+    (Path(env["WORK"]) / "prep_dataset" / "rocket.bin").unlink()  # the info file still lists it
+    proc = run_step("infer", env, check=False)
+    err = proc.stderr.strip()
+    assert proc.returncode == 2 and "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert "names 1 .bin file(s) that are not there (e.g." in err and "rocket.bin" in err
