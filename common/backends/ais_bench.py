@@ -36,11 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-from common import outputs, perf, runner, summary
+from common import outputs, perf, records, runner, summary
 from common.backends import Runner, Session
 from common.errors import BundleError
 from common.layout import summary_of
-from common.watchdog import Watchdog
+from common.watchdog import FIRST, FLOOR, Stalled, Watchdog
 
 MISSING = (
     "ais_bench not found: install the ais_bench and aclruntime wheels built against your CANN "
@@ -317,13 +317,33 @@ def _cause(console: str) -> str:
     return lines[-1][:300] if lines else "no output"
 
 
-def run_ais_bench(args: Sequence[str], python: str = "", cwd: Path | None = None, log: Path | None = None) -> str:
+def run_ais_bench(
+    args: Sequence[str],
+    python: str = "",
+    cwd: Path | None = None,
+    log: Path | None = None,
+    timeout: float | None = None,
+    what: str = "",
+) -> str:
     """``python3 -m ais_bench <args>`` (no shell); returns its console. A failure is one line: the exit
-    status, the telling line of its output and where the whole output was kept (``log``, else a temp file)."""
+    status, the telling line of its output and where the whole output was kept (``log``, else a temp file).
+    ``timeout``: the watchdog's limit for the whole CLI run (``what`` names it); it is killed past it."""
     exe = cli_python(python)
-    proc = subprocess.run(
-        [exe, "-m", "ais_bench", *args], capture_output=True, text=True, cwd=cwd, env=cli_env(exe), check=False
-    )
+    try:
+        proc = subprocess.run(
+            [exe, "-m", "ais_bench", *args],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=cli_env(exe),
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise Stalled(
+            f"ais_bench CLI stalled{what}: no answer after {timeout:g} s, killed; the finished outputs are "
+            "kept and a re-run resumes (INFER_TIMEOUT=<seconds> sets the limit per batch; AISBench/benchmark#232)"
+        ) from None
     console = proc.stdout + proc.stderr
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -414,6 +434,7 @@ def run_cli(
     extra: Sequence[str] = (),
     python: str = "",
     log: Path | None = None,
+    timeout: float | None = None,
 ) -> Path:
     """Run the ais_bench CLI over a folder of .bin files; returns ``<root>/<dirname>_summary.json``.
     Every path is passed absolute; ``dirname`` stays relative (msit refuses an absolute one).
@@ -423,11 +444,11 @@ def run_cli(
     args = ["--model", os.path.abspath(str(om)), "--input", os.path.abspath(str(input_dir))]
     args += ["--output", os.path.abspath(str(output_root)), "--output_dirname", dirname, "--outfmt", outfmt]
     args += ["--batchsize", str(bs), "--device", str(device)]
-    console = run_ais_bench([*args, *extra], python, log=log)
+    console = run_ais_bench([*args, *extra], python, log=log, timeout=timeout, what=f" on device {device}")
     path = Path(output_root) / f"{dirname}_summary.json"
-    if not path.is_file():
-        raise BundleError(f"ais_bench wrote no {path}")
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = records.read(path)
+    if data is None:
+        raise BundleError(f"ais_bench wrote no readable {path} (missing, cut short or not a JSON object)")
     data["console_throughput"] = parse_throughput(console)
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
@@ -552,10 +573,22 @@ class AisBenchRunner(Runner):
             origin[str(inp / f"{safe}.bin")] = str(p)
         log = self.log_dir / f"ais_bench_device{dev}.log" if self.log_dir else None
         model = model_arg(om, tmp)
+        batches = -(-len(shard) // self.bs)
+        base = self.timeout or FLOOR  # one CLI run is one call: the first's allowance, then one per batch
         path = run_cli(
-            model, inp, tmp / "out", f"dev{dev}", self.bs, self.outfmt, dev, self._dym(self.bs), self.python, log
+            model,
+            inp,
+            tmp / "out",
+            f"dev{dev}",
+            self.bs,
+            self.outfmt,
+            dev,
+            self._dym(self.bs),
+            self.python,
+            log,
+            timeout=base * (FIRST + batches),
         )
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = records.read(path) or {}
         for info in data.get("filesinfo", {}).values():
             info["infiles"] = [origin.get(p, p) for p in info["infiles"]]
         return data
@@ -638,9 +671,10 @@ class AisBenchRunner(Runner):
         try:
             args = ["--model", model_arg(om, tmp), "--loop", str(self.loop), "--batchsize", str(bs), "--device", dev]
             args += ["--output", str(tmp / "out"), "--output_dirname", "perf", *self._dym(bs)]
-            console = run_ais_bench(args, self.python)
+            limit = (self.timeout or FLOOR) * (FIRST + self.loop)  # the watchdog: one call of --loop batches
+            console = run_ais_bench(args, self.python, timeout=limit, what=f" on device {dev} (perf, bs {bs})")
             path = summary_of(tmp / "out" / "perf")
-            data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+            data = records.read(path) or {}
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         throughput = parse_throughput(console) or data.get("throughput")
