@@ -610,7 +610,12 @@ def test_travelled_scripts_fail_in_one_line_on_absurd_places(version, travelled_
             "a file: cannot write result.json there",
         ),
         "parse": (["test/parse.py", str(tmp_path / "list.json")], "list.json: a JSON list, not a result.json"),
+        "label ²": (
+            ["postprocess.py", str(out), str(tmp_path / "sup.txt"), str(tmp_path), "result.json"],
+            "sup.txt:1: expected '<image name> <label 0-999>'",
+        ),
     }
+    (tmp_path / "sup.txt").write_text("coffee.png ²\n")
     for name, (argv, message) in cases.items():
         proc = subprocess.run([exe, *argv], cwd=here, env=env, capture_output=True, text=True, timeout=120)
         err = proc.stderr.strip()
@@ -626,3 +631,20 @@ def test_an_info_file_naming_bin_files_that_are_gone_is_one_line(lite):
     err = proc.stderr.strip()
     assert proc.returncode == 2 and "Traceback" not in err and len(err.splitlines()) == 1, err
     assert "names 1 .bin file(s) that are not there (e.g." in err and "rocket.bin" in err
+
+
+def test_records_of_the_wrong_shape_are_absent_for_compare_and_package(tmp_path):
+    """Records that parse as JSON but not as what they describe (rule 3): left out, never a traceback."""
+    from common import compare, manifest, package
+    from common.layout import Layout
+
+    m = manifest.load("sk-resnet50")
+    run = tmp_path / "onnx-bs16"
+    run.mkdir()
+    (run / "result.json").write_text(json.dumps({"value": [{"key": "Number of images", "value": None}]}))
+    (run / "perf.json").write_text(json.dumps({"rows": [{"bs": "x", "samples_per_s": "fast"}]}))
+    (run / "predictions.json").write_text(json.dumps({"a": 5}))
+    (run / "run.json").write_text(json.dumps({"versions": ["torch"], "result": [1], "bs": "16"}))
+    assert "| onnx-bs16 |" in compare.table(Layout(tmp_path, m))
+    folder, _ = package.build(m, Layout(tmp_path, m), tmp_path / "pkg")
+    assert (folder / "README.md").is_file()
