@@ -9,6 +9,7 @@ and the step exits (``cli`` ends the process without waiting for it)."""
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 
@@ -31,27 +32,39 @@ class Watchdog:
         self.slowest = 0.0
         self.calls: dict[str, int] = {}
         self.stalled = False  # a call is still running in its thread: release nothing that it holds
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
 
     def limit(self, what: str) -> float:
         base = self.seconds if self.seconds else max(FLOOR, FACTOR * self.slowest)
         return base * FIRST if self.calls.get(what, 0) == 0 else base
 
-    def call(self, what: str, fn, *args, where: str = "", **kwargs):
-        """``fn(*args, **kwargs)`` in a daemon thread; Stalled when it takes longer than the limit."""
-        limit = self.limit(what)
-        box: dict = {}
-
-        def work() -> None:
+    def _work(self) -> None:
+        """The worker thread: runs the calls in order (one thread for the session's life: ~20 us a call)."""
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            fn, args, kwargs, box, done = job
             try:
                 box["value"] = fn(*args, **kwargs)
             except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
                 box["error"] = exc
+            done.set()
 
+    def call(self, what: str, fn, *args, where: str = "", **kwargs):
+        """``fn(*args, **kwargs)`` in the worker thread; Stalled when it takes longer than the limit."""
+        if self.stalled:
+            raise Stalled(f"ais_bench {what} on device {self.device}{where}: an earlier call is still stalled")
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name=f"watchdog-device{self.device}", daemon=True)
+            self._thread.start()
+        limit = self.limit(what)
+        box: dict = {}
+        done = threading.Event()
         t0 = time.monotonic()
-        thread = threading.Thread(target=work, name=f"device{self.device}:{what}", daemon=True)
-        thread.start()
-        thread.join(limit)
-        if thread.is_alive():
+        self._jobs.put((fn, args, kwargs, box, done))
+        if not done.wait(limit):
             self.stalled = True
             how = "INFER_TIMEOUT" if self.seconds else "10 x the slowest call so far, at least 60 s"
             first = " (the first such call: the limit x10)" if self.calls.get(what, 0) == 0 else ""
@@ -66,3 +79,9 @@ class Watchdog:
         if "error" in box:
             raise box["error"]
         return box.get("value")
+
+    def close(self) -> None:
+        """End the worker thread (not a stalled one: it is left to the process's exit)."""
+        if self._thread is not None and not self.stalled:
+            self._jobs.put(None)
+            self._thread = None

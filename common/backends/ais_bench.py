@@ -177,7 +177,11 @@ class AisBenchSession(Session):
         self.session = None
         _check_not_finalized(path)
         call = f"InferSession({self.device}, {path.name})"
-        self.session = self._call(call, InferSession, int(self.device), str(path))
+        try:
+            self.session = self._call(call, InferSession, int(self.device), str(path))
+        except BundleError:
+            self.watchdog.close()
+            raise
         _made(self.session)
         inp = self._call("get_inputs", self.session.get_inputs)[0]
         self.input_name = inp.name
@@ -233,14 +237,16 @@ class AisBenchSession(Session):
         session, self.session = getattr(self, "session", None), None
         if self.watchdog.stalled:  # a call still runs in the runtime: releasing under it could hang too
             return
-        if session is not None and hasattr(session, "free_resource"):
-            try:
-                session.free_resource()
-            except (RuntimeError, ValueError) as exc:
-                print(
-                    f"warning: ais_bench free_resource failed on device {self.device}: {_first_line(exc)}",
-                    file=sys.stderr,
-                )
+        try:
+            if session is not None and hasattr(session, "free_resource"):
+                self.watchdog.call("free_resource", session.free_resource)  # in the thread that made it
+        except (RuntimeError, ValueError, Stalled) as exc:
+            print(
+                f"warning: ais_bench free_resource failed on device {self.device}: {_first_line(exc)}",
+                file=sys.stderr,
+            )
+        finally:
+            self.watchdog.close()
 
 
 # ---------------------------------------------------------------------------------------------- the CLI
