@@ -48,6 +48,9 @@ def preprocess_step(art: Artifacts) -> Path:
     stamp = {"dataset": str(val.resolve()), **records.jsonable(cfg.model.preprocess)}
     rec = records.read(mark)
     if rec is None and prep.is_dir() and any(prep.iterdir()):  # a record that does not parse is absent
+        from common.images import list_images
+
+        list_images(val)  # DATASET is valid before anything is deleted
         say(f"preprocess: {mark} is missing or unreadable: what {prep} holds is unknown; starting over")
         shutil.rmtree(prep)
     elif rec is not None and {k: v for k, v in rec.items() if k != "images"} != stamp:
