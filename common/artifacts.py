@@ -242,7 +242,9 @@ class Artifacts:
             )
         from common.backends.benchmark import BenchmarkRunner
 
-        return BenchmarkRunner(self.om, self.cfg.bs, m.input_shape, dev, s.benchmark_tool, args)
+        return BenchmarkRunner(
+            self.om, self.cfg.bs, m.input_shape, dev, s.benchmark_tool, args, timeout=s.infer_timeout or None
+        )
 
     def _tensorrt_runner(self, dev: str, progress: bool, args: dict) -> Runner:
         """ONNX Runtime's TensorRT provider: fp16 engines per batch size, cached in the work folder;

@@ -758,3 +758,14 @@ def test_a_hanging_cli_run_is_killed_by_the_watchdog(fakes, tiny, tiny_om, tmp_p
     r = AisBenchRunner(lambda _bs: tiny_om, ("0",), 4, m.input_shape, "TXT", False, timeout=0.2)
     with pytest.raises(Stalled, match=r"ais_bench CLI stalled on device 0: no answer after 2.6 s, killed"):
         r.infer(inputs, tmp_path / "out")
+
+
+def test_a_hanging_benchmark_tool_is_killed_by_the_watchdog(fakes, tiny, tiny_om, tmp_path, monkeypatch):
+    """The legacy benchmark tool hanging on its 2nd batch: killed past INFER_TIMEOUT x (10 + batches)."""
+    from common.watchdog import Stalled
+
+    m, _, inputs, _ = tiny
+    monkeypatch.setenv("FAKE_AIS_HANG_EXEC", "2")
+    r = BenchmarkRunner(lambda _bs: tiny_om, 4, m.input_shape, device="1", timeout=0.2)
+    with pytest.raises(Stalled, match=r"benchmark.\w+ stalled on device 1: no answer after 2.6 s, killed"):
+        r.infer(inputs, tmp_path / "out")
