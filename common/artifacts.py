@@ -180,6 +180,21 @@ class Artifacts:
         val, _ = self.dataset()
         return {p.stem for p in self.cfg.shard.slice(list_images(val), self.cfg.bs)}
 
+    def dataset_id(self) -> dict:
+        """What identifies DATASET's images as a whole: their count and an md5 over every name, size and
+        mtime in natural order (``make merge`` checks that each shard split this same dataset)."""
+        import hashlib
+
+        from common.images import list_images
+        from common.preprocess import fingerprint
+
+        val, _ = self.dataset()
+        images = list_images(val)
+        h = hashlib.md5(usedforsecurity=False)
+        for p in images:
+            h.update(f"{p.name}\0{fingerprint(p)}\n".encode("utf-8", "surrogateescape"))
+        return {"images": len(images), "md5": h.hexdigest()}
+
     # ------------------------------------------------------------------------------------- runner
     def runner(self) -> Runner:
         """The runner of this backend, for inference at BS and the throughput sweep."""
@@ -225,10 +240,13 @@ class Artifacts:
                 python=s.ais_bench_python,
                 args=args,
                 log_dir=self.cfg.run.dir,  # the CLI's console: <run>/ais_bench_device<N>.log
+                timeout=s.infer_timeout or None,  # the watchdog: INFER_TIMEOUT, else automatic
             )
         from common.backends.benchmark import BenchmarkRunner
 
-        return BenchmarkRunner(self.om, self.cfg.bs, m.input_shape, dev, s.benchmark_tool, args)
+        return BenchmarkRunner(
+            self.om, self.cfg.bs, m.input_shape, dev, s.benchmark_tool, args, timeout=s.infer_timeout or None
+        )
 
     def _tensorrt_runner(self, dev: str, progress: bool, args: dict) -> Runner:
         """ONNX Runtime's TensorRT provider: fp16 engines per batch size, cached in the work folder;

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from common import atomic
-from common.errors import BundleError
+from common.errors import BundleError, read_bounded, shown
 from common.layout import Layout
 from common.manifest import Manifest
 
@@ -49,8 +49,11 @@ def _extra(extra: Sequence[str] | str) -> list[str]:
     """ATC_EXTRA's words (split like a shell would, never run by one), none a flag the bundle sets itself."""
     try:
         words = shlex.split(extra) if isinstance(extra, str) else [str(e) for e in extra]
-    except ValueError as exc:
-        raise BundleError(f"ATC_EXTRA={extra!r}: {exc} (quote like a shell would)") from None
+    except ValueError as exc:  # "No closing quotation", "No escaped character"
+        raise BundleError(
+            f"ATC_EXTRA={shown(extra)}: {exc} (expected ATC flags split like a shell would, e.g. "
+            "ATC_EXTRA='--precision_mode=allow_fp32_to_fp16')"
+        ) from None
     for w in words:
         name = w.lstrip("-").split("=", 1)[0]
         if w.startswith("-") and name in OWN_FLAGS:  # gflags reads -name as --name
@@ -109,12 +112,24 @@ def _stamp(soc: str, flags: Sequence[str]) -> str:
     return soc + "\n" + ("flags: " + shlex.join(flags) + "\n" if flags else "")
 
 
+UNREADABLE = "\0unreadable"  # a stamp that does not parse: the OM is built again
+
+
 def _read_stamp(path: Path) -> tuple[str | None, str]:
     if not path.is_file():
         return None, ""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        lines = read_bounded(path, "OM stamp", 1 << 16).decode("utf-8").splitlines()
+    except (BundleError, UnicodeDecodeError):
+        return UNREADABLE, UNREADABLE
     flags = next((line[len("flags: ") :] for line in lines[1:] if line.startswith("flags: ")), "")
     return (lines[0].strip() if lines else None), flags
+
+
+def built_for(stamp: Path) -> str:
+    """The chip an OM's ``.soc`` stamp names ("" when missing or unreadable)."""
+    soc, _ = _read_stamp(stamp)
+    return "" if soc in (None, UNREADABLE) else soc
 
 
 def _fresh(target: Path, source: Path) -> bool:
@@ -148,8 +163,10 @@ def _tail(path: Path, n: int = 15) -> str:
 def extra_flags(
     m: Manifest, bs: int, dynamic_batch=None, extra: Sequence[str] | str = (), profile: str = "bundle"
 ) -> list[str]:
-    """The flags an OM is built with beyond the base command (recorded in its ``.soc`` stamp)."""
-    return list(m.atc_extra) + profile_flags(m, bs, profile, bool(dynamic_batch)) + _extra(extra)
+    """The flags an OM is built with beyond the base command (recorded in its ``.soc`` stamp), and its
+    gears: an OM built for DYNAMIC_BATCH=1,2,8 is not the one for 1,4,8."""
+    gears = [f"--dynamic_batch_size={_gears(dynamic_batch)}"] if dynamic_batch else []
+    return gears + list(m.atc_extra) + profile_flags(m, bs, profile, bool(dynamic_batch)) + _extra(extra)
 
 
 def up_to_date(
@@ -161,6 +178,8 @@ def up_to_date(
     if not om.is_file():
         return False
     built_for, built_flags = _read_stamp(stamp)
+    if built_for == UNREADABLE:
+        return False
     same_flags = flags is None or built_flags == (shlex.join(flags) if flags else "")
     return (
         (not onnx_path.is_file() or _fresh(om, onnx_path)) and (soc is None or built_for in (None, soc)) and same_flags

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from common.errors import BundleError, DiskFull, no_space
+
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
@@ -18,14 +20,23 @@ os.umask(_UMASK)
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{short(path.name)}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{short(path.name)}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        if no_space(exc):
+            raise DiskFull(path) from None
+        raise BundleError(f"{path.parent}: cannot write {path.name} there ({exc.strerror or exc})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     os.chmod(tmp_path, 0o666 & ~_UMASK)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
+    except OSError as exc:
+        if no_space(exc):
+            raise DiskFull(path) from None
+        raise
     finally:
         remove(tmp_path)
 
@@ -64,8 +75,6 @@ def atomic_dir(path: Path | str) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success it replaces ``path`` whole."""
     path = Path(path)
     if path.is_symlink():
-        from common.errors import BundleError
-
         raise BundleError(f"{path} is a symbolic link: remove it (the folder is rebuilt there, not through a link)")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
@@ -74,6 +83,10 @@ def atomic_dir(path: Path | str) -> Iterator[Path]:
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
+    except OSError as exc:
+        if no_space(exc):
+            raise DiskFull(path) from None
+        raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -18,8 +18,9 @@ from common import atomic, console, extras, lock, records, workdir
 from common.artifacts import Artifacts
 from common.config import Config
 from common.console import say
-from common.errors import BundleError
+from common.errors import BundleError, DiskFull, no_space
 from common.settings import Settings
+from common.watchdog import Stalled
 
 
 # ---------------------------------------------------------------- model files
@@ -49,7 +50,11 @@ def preprocess_step(art: Artifacts) -> Path:
     stamp = {"dataset": str(val.resolve()), **records.jsonable(cfg.model.preprocess)}
     workdir.refuse_link(prep)
     rec = records.read(mark)
-    if rec is not None and {k: v for k, v in rec.items() if k != "images"} != stamp:
+    if rec is None and prep.is_dir() and any(prep.iterdir()):  # a record that does not parse is absent
+        list_images(val)  # DATASET is valid before anything is deleted
+        say(f"preprocess: {mark} is missing or unreadable: what {prep} holds is unknown; starting over")
+        workdir.rmtree(prep)
+    elif rec is not None and {k: v for k, v in rec.items() if k != "images"} != stamp:
         list_images(val)  # the new dataset is valid (one line if not) before the old .bin files go
         say(f"preprocess: {prep} holds another dataset or preprocessing; starting over")
         workdir.rmtree(prep)
@@ -87,6 +92,12 @@ def infer_step(art: Artifacts) -> dict:
     cfg = art.cfg
     inputs = art.inputs()
     outputs.check_unique(inputs)  # x.a.bin and x.b.bin would both be x_0.*, on every backend
+    gone = [p for p in inputs if not p.is_file()]
+    if gone:
+        raise BundleError(
+            f"{cfg.layout.info}: names {len(gone)} .bin file(s) that are not there (e.g. {gone[0]}): "
+            "run `make preprocess info` again"
+        )
     run = cfg.run
     setup = {"model": cached_md5(art.model_file()), "bs": cfg.bs, "outfmt": cfg.settings.outfmt}
     stamps = {outputs.stem(p): fingerprint(p) for p in inputs}
@@ -95,16 +106,21 @@ def infer_step(art: Artifacts) -> dict:
         runner.prepare()  # the model loads (and the settings were valid) before anything is deleted
         rec = records.read(mark)
         old = {k: rec.get(k) for k in setup} if rec else None
-        if old not in (None, setup) and run.outputs.exists():
+        if old is None and run.outputs.exists():  # a record that does not parse is absent
+            say(f"infer: {mark} is missing or unreadable: which model made {run.outputs} is unknown; starting over")
+            workdir.rmtree(run.outputs)
+        elif old != setup and run.outputs.exists():
             say("infer: model, batch size or format changed since the last run; starting over")
             workdir.rmtree(run.outputs)
         elif run.outputs.exists():
             known = rec.get("inputs") if rec and isinstance(rec.get("inputs"), dict) else {}
-            redone, removed = _reconcile(run.outputs, stamps, known)
+            redone, removed = _reconcile(run.outputs, stamps, known, cfg.model.classes)
             if redone or removed:
                 say(f"infer: {redone} output(s) redone (input changed), {removed} removed (input gone)")
         run.dir.mkdir(parents=True, exist_ok=True)
-        records.write(mark, {**setup, "inputs": stamps})
+        # for make merge: which shard of which dataset this run holds
+        shard = {"shard": str(cfg.shard), "backend": cfg.backend, "dataset": art.dataset_id()} if cfg.shard else {}
+        records.write(mark, {**setup, **shard, "inputs": stamps})
         summary = runner.infer(inputs, run.outputs)
     say(
         f"infer: {summary.get('samples', len(inputs))} samples -> {run.outputs} "
@@ -113,22 +129,22 @@ def infer_step(art: Artifacts) -> dict:
     return summary
 
 
-def _reconcile(out_dir: Path, stamps: dict[str, list[int]], known: dict) -> tuple[int, int]:
+def _reconcile(out_dir: Path, stamps: dict[str, list[int]], known: dict, width: int | None = None) -> tuple[int, int]:
     """Delete the outputs of inputs that changed (fingerprint differs from the one they were made
-    from; without one, output older than input), are gone from the info file, or are unreadable."""
+    from; without one, output older than input), are gone from the info file, or are unreadable or cut
+    short (the first output holds ``width`` values, the model's classes)."""
     from common import outputs
+
+    def whole(files: list[Path]) -> bool:
+        return all(outputs.valid(f, width if f.stem.endswith("_0") else None) for f in files)
 
     redone = removed = 0
     for stem, files in outputs.files_by_stem(out_dir).items():
         if stem not in stamps:
             removed += 1
-        elif known.get(stem) == stamps[stem] and all(outputs.valid(f) for f in files):
+        elif known.get(stem) == stamps[stem] and whole(files):
             continue
-        elif (
-            stem not in known
-            and all(outputs.valid(f) for f in files)
-            and (min(f.stat().st_mtime_ns for f in files) >= stamps[stem][1])
-        ):
+        elif stem not in known and whole(files) and (min(f.stat().st_mtime_ns for f in files) >= stamps[stem][1]):
             continue
         else:
             redone += 1
@@ -231,6 +247,7 @@ def merge_step(art: Artifacts) -> dict:
 
     cfg = art.cfg
     runs = merge.sources(cfg.settings.runs, cfg.run)
+    merge.check(runs, art)  # one complete, disjoint, compatible split of this dataset, or one line saying why not
     data = merge.merge(runs, cfg.run)
     say(f"merge: {len(runs)} runs, {data['samples']} samples -> {cfg.run.outputs} (now run `make postprocess`)")
     return data
@@ -453,6 +470,10 @@ def main(argv: list[str] | None = None) -> int:
                 _run(name)
         else:
             _run(step)
+    except Stalled as exc:  # a device call still runs in its thread: end without waiting for it
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(2)
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -461,6 +482,12 @@ def main(argv: list[str] | None = None) -> int:
         if why is None:
             raise
         print(f"error: modelzoo {step} {why}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if not no_space(exc):
+            raise
+        where = exc.filename or os.environ.get("WORK") or "the work folder"
+        print(f"error: {DiskFull(where)}", file=sys.stderr)  # copytree's shutil.Error lists every file
         return 2
     except KeyboardInterrupt:
         print("interrupted: finished files are kept, re-run to resume", file=sys.stderr)

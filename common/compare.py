@@ -21,9 +21,19 @@ def _read(run: RunLayout) -> dict:
     except BundleError as exc:
         print(f"warning: compare: {exc}", file=sys.stderr)
         data["result"] = {}
-    if not isinstance(data["perf"].get("rows"), list):
+    rows = data["perf"].get("rows")
+    if not isinstance(rows, list) or not all(_row(r) for r in rows):  # a record that does not parse is absent
         data["perf"] = {}
+    preds = data["predictions"]
+    if not all(isinstance(v, list) and v for v in preds.values()):
+        data["predictions"] = {}
     return data
+
+
+def _row(row) -> bool:
+    """A perf.json row as perf writes it: an int bs and a number of samples/s."""
+    number = (int, float)
+    return isinstance(row, dict) and type(row.get("bs")) is int and isinstance(row.get("samples_per_s"), number)
 
 
 def table(layout: Layout) -> str:

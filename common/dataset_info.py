@@ -8,7 +8,7 @@ from pathlib import Path
 from PIL import Image
 
 from common import atomic
-from common.errors import BundleError
+from common.errors import LINE_LIMIT, BundleError, is_number, read_bounded, shown
 from common.images import IMAGE_SUFFIXES, key, list_files
 
 
@@ -48,10 +48,7 @@ def write_info(mode: str, folder: str, out: Path, width: int | None = None, heig
 def read_text(path: Path, what: str) -> str:
     """A text file as the guides' users write it: UTF-8 (a BOM is dropped) or UTF-16 with its BOM;
     anything else is one clear error naming the file."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise BundleError(f"{path}: cannot read the {what} ({exc.strerror})") from None
+    data = read_bounded(path, what)
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         encoding = "utf-16"
     else:
@@ -66,6 +63,8 @@ def read_text(path: Path, what: str) -> str:
 def _rows(path: Path, what: str):
     """(line number, fields, line) of each non-blank line; an unreadable file is one clear error."""
     for n, line in enumerate(read_text(path, what).splitlines(), 1):
+        if len(line) > LINE_LIMIT:
+            raise BundleError(f"{path}:{n}: a line of {len(line):,} characters: not a {what} ({shown(line)})")
         if line.strip():
             yield n, line.split(), line.strip()
 
@@ -75,8 +74,8 @@ def read_info(path: Path) -> list[Path]:
     paths = []
     for n, parts, line in _rows(path, "info file"):
         # the path may hold spaces: the index is the first field, width and height the last two
-        if len(parts) < 4 or not parts[0].isdigit() or not (parts[-1].isdigit() and parts[-2].isdigit()):
-            raise BundleError(f"{path}:{n}: expected '<index> <path> <width> <height>', got {line!r}")
+        if len(parts) < 4 or not all(is_number(parts[i]) for i in (0, -2, -1)):
+            raise BundleError(f"{path}:{n}: expected '<index> <path> <width> <height>', got {shown(line)}")
         paths.append(Path(line.split(None, 1)[1].rsplit(None, 2)[0]))
     if not paths:
         raise BundleError(f"{path}: the info file lists no files")
@@ -94,8 +93,8 @@ def read_labels(path: Path) -> dict[str, int]:
     where: dict[str, tuple[int, str]] = {}
     for n, _, line in _rows(path, "label file"):
         parts = line.rsplit(None, 1)
-        if len(parts) != 2 or not parts[1].isdigit():
-            raise BundleError(f"{path}:{n}: expected '<image name> <label 0-999>', got {line!r}")
+        if len(parts) != 2 or not is_number(parts[1]):
+            raise BundleError(f"{path}:{n}: expected '<image name> <label 0-999>', got {shown(line)}")
         name, label = parts[0], int(parts[1])
         stem = key(name)
         if stem in where:

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from common import manifest
-from common.errors import BundleError
+from common.errors import BundleError, is_number
 
 
 def _pth2onnx(m: manifest.Manifest, argv: list[str], prog: str = "pth2onnx.py") -> None:
@@ -34,7 +34,7 @@ def _pth2onnx(m: manifest.Manifest, argv: list[str], prog: str = "pth2onnx.py") 
     a = p.parse_args(argv)
     pos, bs = list(a.args), a.bs
     if form[0] == "bs" and pos and bs is None:  # pthtar2onnx.py <bs> [checkpoint]
-        if not pos[0].isdigit():
+        if not is_number(pos[0]):
             p.error(f"expected: {prog} {usage}")
         bs = int(pos.pop(0))
     bs = 1 if bs is None else bs

@@ -23,7 +23,7 @@ STEP_HELP = {
     "infer": "batches of BS through the backend -> outputs/<stem>_0.txt + outputs_summary.json",
     "postprocess": "outputs + val_label.txt -> result.json (the guides' format) + predictions.txt",
     "perf": "throughput sweep over PERF_BS -> perf.md / perf.json / throughput.png beside result.json",
-    "precision": "fp16 as the OM runs it, predicted on the CPU: agreement with fp32, changed images, the layers that lose it",
+    "precision": "fp16 as the OM runs it, predicted on the CPU: fp32 agreement, changed images, worst layers",
     "report": "report.md + run.json + throughput.png: accuracy vs published, parity, perf, versions, checksums",
     "all": "weights onnx [om] preprocess info infer postprocess perf [precision: PRECISION=1] report",
     "show": "print a run's per-image top-5, result.json and perf table",

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from common import atomic
-from common.errors import BundleError
+from common.errors import BundleError, read_bounded
 
 IMAGES = 50000
 REFERENCE_MD5 = "b6284a7c08fba47457c2c1f6049a156e"  # the 50,000 lines written by write(), '\n' endings
@@ -203,10 +203,7 @@ def check(path: Path, ref: dict[int, int] | None = None, wnids: list[str] | None
     """Compare a label file with the guides' val_label.txt: count, order, name form, the convention of its
     labels (every line when ``ref`` is given, else the known first lines)."""
     r = Report(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise BundleError(f"{path}: cannot read the label file ({exc.strerror})") from None
+    data = read_bounded(path, "label file")
     r.identical = hashlib.md5(data).hexdigest() == REFERENCE_MD5
     if r.identical:
         r.ok, r.imagenet, r.convention, r.lines = True, True, "guide", IMAGES

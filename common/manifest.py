@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.errors import BundleError
+from common.errors import BundleError, is_number
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -330,7 +330,7 @@ def _cli(t: dict, path: Path) -> tuple[dict, tuple[Command, ...]]:
 
 def _guide_atc(table: dict, path: Path) -> dict:
     for key in table:
-        if key != "all" and not (key.isdigit() and int(key) >= 1):
+        if key != "all" and not (is_number(key) and int(key) >= 1):
             raise BundleError(f"{path}: `om.guide_atc.{key}`: keys are batch sizes (16) or all")
     return {key: tuple(flags) for key, flags in table.items()}
 

@@ -29,6 +29,59 @@ def sources(spec: str, target: RunLayout) -> list[RunLayout]:
     return runs
 
 
+def check(runs: list[RunLayout], art) -> None:
+    """Prove ``runs`` are one complete, disjoint, compatible split of DATASET: each a finished shard
+    (its infer.json) of the same model file, BS, OUTFMT and backend as this merge, of the same dataset as
+    DATASET holds now, every shard i of N exactly once, each holding the outputs of exactly its slice."""
+    from common.images import list_images
+    from common.shard import Shard
+
+    cfg = art.cfg
+    want = {"bs": cfg.bs, "outfmt": cfg.settings.outfmt, "backend": cfg.backend}
+    dataset = art.dataset_id()
+    val, _ = art.dataset()
+    images = list_images(val)
+    seen: dict[int, Path] = {}
+    count = model = None
+    for run in runs:
+        rec = records.read(run.file("infer.json"))
+        if rec is None:
+            raise BundleError(f"RUNS: {run.file('infer.json')} is missing or unreadable: not a finished shard run")
+        try:
+            shard = Shard.parse(str(rec.get("shard") or ""))
+        except BundleError:
+            shard = None
+        if shard is None:
+            raise BundleError(f"RUNS: {run.dir} is not a shard (its infer.json names no SHARD=i/N): nothing to merge")
+        for key, value in want.items():
+            if rec.get(key) != value:
+                raise BundleError(f"RUNS: {run.dir} ran with {key.upper()}={rec.get(key)}, this merge has {value}")
+        model = rec.get("model") if model is None else model
+        if rec.get("model") != model:
+            raise BundleError(f"RUNS: {run.dir} ran another model file (md5 {rec.get('model')}, not {model})")
+        if rec.get("dataset") != dataset:
+            raise BundleError(
+                f"RUNS: {run.dir} split another dataset than DATASET={val} holds now ({rec.get('dataset')} vs "
+                f"{dataset}: images added, removed or changed since): re-run that shard"
+            )
+        count = shard.count if count is None else count
+        if shard.count != count:
+            raise BundleError(f"RUNS: {run.dir} is shard {shard} but another run is one of {count} shards")
+        if shard.index in seen:
+            raise BundleError(f"RUNS: shard {shard} is given twice ({seen[shard.index]} and {run.dir})")
+        seen[shard.index] = run.dir
+        expect = {p.stem for p in shard.slice(images, cfg.bs)}
+        got = set(outputs.files_by_stem(run.outputs))
+        if got != expect:
+            missing, extra = sorted(expect - got), sorted(got - expect)
+            what = [f"{len(missing)} output(s) missing (e.g. {missing[0]})"] if missing else []
+            what += [f"{len(extra)} not of its slice (e.g. {extra[0]})"] if extra else []
+            raise BundleError(f"RUNS: {run.dir} (shard {shard}) is incomplete or mixed: {'; '.join(what)}; re-run it")
+    absent = [f"{i}/{count}" for i in range(count or 0) if i not in seen]
+    if absent:
+        raise BundleError(f"RUNS: shard(s) {', '.join(absent)} missing: every shard i of {count} must be named once")
+
+
 def _place(src: Path, dest: Path) -> bool:
     """Hard-link (or copy) ``src`` to ``dest``; False when an identical file is already there."""
     if dest.exists():
@@ -45,6 +98,8 @@ def _place(src: Path, dest: Path) -> bool:
 
 def merge(runs: list[RunLayout], target: RunLayout) -> dict:
     """Place every output of ``runs`` into ``target``'s outputs and write the merged summary."""
+    if target.outputs.is_dir():  # a re-merge starts from nothing: no output of an earlier merge stays
+        shutil.rmtree(target.outputs)
     target.outputs.mkdir(parents=True, exist_ok=True)
     placed = 0
     filesinfo: dict = {}

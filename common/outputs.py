@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from common import atomic, fixedtxt
-from common.errors import BundleError
+from common.errors import BundleError, DiskFull, no_space
 from common.images import key
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -51,14 +51,20 @@ def write_rows(paths: list[Path], rows, fmt: str) -> None:
         path = Path(path)
         tmp = path.with_name(f".{atomic.short(path.name)}.tmp")  # fits beside a 255-byte name
         atomic.remove(tmp)  # a left-over (or a planted link) goes; O_EXCL | O_NOFOLLOW: never through a link
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o644)
         try:
-            view = memoryview(blob)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o644)
+            try:
+                view = memoryview(blob)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+        except BaseException as exc:
+            atomic.remove(tmp)  # nothing half-written stays, under either name
+            if isinstance(exc, OSError) and no_space(exc):
+                raise DiskFull(path) from None
+            raise
 
 
 def stem(input_path: Path | str) -> str:
@@ -119,24 +125,28 @@ def files_by_stem(folder: Path) -> dict[str, list[Path]]:
 _TXT_CHARS = b"0123456789.-+eEnaifINAF \t\r\n"
 
 
-def valid(path: Path) -> bool:
-    """Cheap structural check of an output file (no float parsing): TXT holds only numbers,
-    BIN a whole number of fp16/fp32 values, NPY a readable header. Unreadable ones are redone."""
+def valid(path: Path, width: int | None = None) -> bool:
+    """Cheap check of an output file's whole content (no float parsing): TXT holds only numbers, BIN a
+    whole number of fp16/fp32 values, NPY a readable header and all its body. With ``width`` (the values
+    the model's output has) a file cut short is caught too: TXT ends its line and holds ``width`` values,
+    BIN is ``width`` fp32 or fp16 values, NPY holds ``width``. Unreadable ones are redone."""
     try:
         ext = path.suffix.lower()
         if ext == ".txt":
             data = path.read_bytes()
-            return bool(data.strip()) and not data.translate(None, _TXT_CHARS)
+            ok = bool(data.strip()) and not data.translate(None, _TXT_CHARS)
+            return ok and (width is None or (data.endswith(b"\n") and len(data.split()) == width))
         if ext == ".bin":
             size = path.stat().st_size
-            return size > 0 and size % 2 == 0
+            return size > 0 and size % 2 == 0 and (width is None or size in (4 * width, 2 * width))
         with path.open("rb") as f:
             fmt = np.lib.format
             major, _ = fmt.read_magic(f)
             read_header = fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0
             shape, _, dtype = read_header(f)
             body = int(np.prod(shape)) * dtype.itemsize
-            return body > 0 and f.tell() + body == path.stat().st_size
+            fits = width is None or int(np.prod(shape)) == width
+            return body > 0 and fits and f.tell() + body == path.stat().st_size
     except (OSError, ValueError):
         return False
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from PIL import Image
 
 from common import atomic
-from common.errors import BundleError
+from common.errors import BundleError, DiskFull, no_space
 from common.images import list_images
 from common.manifest import Preprocess
 from common.progress import bar
@@ -219,6 +219,8 @@ def _write_one(job: tuple[str, str]) -> tuple[str, str, str | None]:
     try:
         _write(dst, data)
     except OSError as exc:
+        if no_space(exc):
+            return name, "full", str(DiskFull(dst))
         return name, "error", f"{dst}: cannot write it ({exc.strerror or exc})"
     return name, "ok", note
 
@@ -267,7 +269,12 @@ def run(
     src_dir, dst_dir = Path(src_dir), Path(dst_dir)
     every = list_images(src_dir)
     images = shard.slice(every, bs) if shard else every
-    dst_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        dst_dir.mkdir(parents=True, exist_ok=True)
+        if not dst_dir.is_dir():
+            raise NotADirectoryError(20, "not a folder")
+    except OSError as exc:  # /dev/null, a file, a read-only place
+        raise BundleError(f"{dst_dir}: cannot write the .bin files there ({exc.strerror or exc})") from None
     old = _read_record(record)
     size = bin_size(pre)
     wanted = {img.stem + ".bin" for img in every}  # other shards' .bin files stay
@@ -320,6 +327,8 @@ def run(
                     done[name] = fps[name]
                     if message:
                         print(f"warning: {message}", file=sys.stderr, flush=True)
+                elif status == "full":  # every later image would fail the same way: stop now, in one line
+                    raise BundleError(message)
                 else:
                     errors.append(message)
                 pb.update()

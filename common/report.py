@@ -12,6 +12,7 @@ from common import atomic, charts, provenance, records
 from common.artifacts import Artifacts
 from common.config import Config
 from common.summary import args_dict
+from common.summary import read as read_summary
 
 PACKAGES = ("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxsim", "numpy", "pillow", "ais_bench")
 
@@ -47,12 +48,14 @@ def _om_record(cfg: Config) -> dict:
     """For an OM run: the chip its OM was built for and the ATC command line (from the OM's records)."""
     if cfg.backend not in ("om", "benchmark"):
         return {}
+    from common.atc import built_for
+
     layout = cfg.layout
     gear = "dyn" if cfg.settings.dynamic_batch else cfg.bs
     soc, atc = layout.om_soc(gear), layout.atc_log(gear)
     first = atc.read_text(encoding="utf-8", errors="replace").splitlines()[:1] if atc.is_file() else []
     return {
-        "soc": soc.read_text(encoding="utf-8").strip() if soc.is_file() else "",
+        "soc": built_for(soc),  # a stamp that is not UTF-8 is absent, not a traceback
         "atc": first[0][2:] if first and first[0].startswith("$ ") else "",
     }
 
@@ -89,7 +92,7 @@ def write(art: Artifacts) -> Path:
     from common.postprocess import read_result
 
     result = read_result(run.file("result.json"))
-    summary = records.read(run.summary) or {}
+    summary = read_summary(run.outputs) or {}  # absent when unreadable or its figures are not numbers
     parity = records.read(layout.parity(cfg.bs))
     try:
         val, labels = art.dataset()
@@ -190,8 +193,11 @@ def _pipeline_line(summary: dict, perf_rec: dict, bs: int) -> str:
     sweep = next((r for r in perf_rec.get("rows", []) if r.get("bs") == bs), None)
     e2e = summary.get("pipeline_throughput")
     if e2e:
-        n = summary.get("samples_run", 0)
-        text += f"; end to end over {n} samples (first batch read to last output written): {e2e:.2f} samples/s"
+        n = summary.get("measured_samples", summary.get("samples_run", 0))  # what the figure measured
+        over = f"over {n} samples" if n else "over the samples of an earlier run"
+        if summary.get("measured_earlier"):
+            over += " (measured by an earlier `make infer`: the last one had nothing left to infer)"
+        text += f"; end to end {over} (first batch read to last output written): {e2e:.2f} samples/s"
         if sweep and sweep.get("samples_per_s"):
             text += f", {100 * e2e / sweep['samples_per_s']:.0f} % of the sweep's bs {bs} figure above"
     return text + "."

@@ -116,6 +116,8 @@ def infer(
             if real < bs and session.batch is not None:
                 buf[real:] = 0
                 x = buf
+            if hasattr(session, "where"):  # named by the watchdog if this batch stalls
+                session.where = f", batch {n + 1} of {len(batches)} of BS={bs}: {paths[0].name} .. {paths[-1].name}"
             t0 = time.perf_counter()
             outs = session.run(x)
             times.append((time.perf_counter() - t0) * 1000)

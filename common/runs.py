@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import records
+from common.errors import is_number
 
 OM_BACKENDS = ("om", "benchmark")  # the runs that are Ascend results
 BACKEND_LABELS = {"om": "om", "benchmark": "om", "onnx": "onnx", "torch": "torch"}
@@ -23,7 +24,7 @@ BACKEND_LABELS = {"om": "om", "benchmark": "om", "onnx": "onnx", "torch": "torch
 
 def result_values(result: dict | None) -> dict:
     """{key: value} of a result.json (``{"title": ..., "value": [{"key": ..., "value": ...}, ...]}``)."""
-    if not result or not isinstance(result.get("value"), list):
+    if not isinstance(result, dict) or not isinstance(result.get("value"), list):
         return {}
     return {v.get("key"): v.get("value") for v in result["value"] if isinstance(v, dict)}
 
@@ -99,20 +100,22 @@ def read_run(folder: Path) -> Run:
         try:
             run.images = int(values.get("Number of images", ""))
             run.classes = int(values.get("Number of classes", ""))
-        except ValueError:
+        except (TypeError, ValueError):
             pass
         run.top1, run.top5 = percent(values.get("Top1 accuracy")), percent(values.get("Top5 accuracy"))
     found = re.match(r"^([a-z]+)-bs(\d+)$", folder.name)
     run.backend = str(info.get("backend") or (found.group(1) if found and found.group(1) in BACKEND_LABELS else ""))
     bs = info.get("bs") or (found.group(2) if found else None)
-    run.bs = int(bs) if bs is not None and str(bs).isdigit() else None
+    run.bs = int(bs) if bs is not None and is_number(str(bs)) else None
     run.ran = str(info.get("ran") or "")
     run.host, run.machine, run.date = (str(info.get(k) or "") for k in ("host", "machine", "date"))
-    run.versions = dict(info.get("versions") or {})
+    versions = info.get("versions")
+    run.versions = dict(versions) if isinstance(versions, dict) else {}
     run.soc, run.atc = str(info.get("soc") or ""), str(info.get("atc") or "")
     perf = records.read(folder / "perf.json") or {}
     run.perf_device = str(perf.get("device") or "")
-    for row in perf.get("rows") or []:
+    rows = perf.get("rows")
+    for row in rows if isinstance(rows, list) else []:
         try:
             run.perf.append(
                 PerfRow(int(row["bs"]), float(row["samples_per_s"]), str(row.get("source", "")), row.get("method", ""))

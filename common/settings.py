@@ -86,6 +86,14 @@ TABLE: tuple[Setting, ...] = (
     Setting("PERF_BS", "1 4 8 16 32 64", "ints", "batch sizes of the throughput sweep (make perf)"),
     Setting("PERF_SECONDS", "1", "float", "minimum timed seconds per batch size (ONNX Runtime / PyTorch)", minimum=0),
     Setting("PERF_LOOP", "100", "int", "ais_bench --loop per batch size (OM backend)", minimum=1),
+    # issue 18: a watchdog around every device call
+    Setting(
+        "INFER_TIMEOUT",
+        "",
+        "float",
+        "seconds an ais_bench device call may take before the run stops naming it (default: 10 x the slowest "
+        "batch so far, at least 60 s; the first call, which loads the model, gets 10 x the limit)",
+    ),
     Setting("SOC", "", "text", "ATC --soc_version, e.g. Ascend310P3 (default: from npu-smi info)"),
     Setting("DYNAMIC_BATCH", "", "ints", "e.g. 1,4,8,16,32,64: one OM with --dynamic_batch_size"),
     Setting(

@@ -247,6 +247,9 @@ def parse_record(path: Path, label: str = "") -> list[str]:
             raise ValueError(f"{path}: no throughputRate in this file")
         return [f"310 {tag} fps:{4 * float(found.group(1)):.3f}"]
     data = json.loads(text)
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        raise ValueError(f"{path}: a JSON {kind}, not a result.json, a perf.json or a summary (JSON objects)")
     if "rows" in data:  # perf.json
         out = []
         for row in data["rows"]:

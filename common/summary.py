@@ -28,7 +28,10 @@ MEASURED = (
     "timing_source",
     "pipeline_seconds",
     "pipeline_throughput",
+    "measured_samples",
 )
+# the figures a summary must hold as numbers to be trusted (a record that does not parse is absent)
+NUMBERS = ("throughput", "host_throughput", "pipeline_seconds", "pipeline_throughput", "samples", "samples_run")
 
 
 def stats(ms: list[float]) -> dict:
@@ -79,6 +82,7 @@ def build(
         "samples_run": samples_run,
         "skipped": samples - samples_run,
         "timing_source": timing_source,
+        "measured_samples": samples_run,  # what the figures measured (kept with them by a run that infers nothing)
     }
     if host_ms is not None:
         data["host_throughput"] = rate(samples_run, host_ms)
@@ -87,8 +91,16 @@ def build(
 
 
 def read(out_dir: Path) -> dict | None:
-    """The summary written for ``out_dir``, or None when there is none (or it is unreadable)."""
-    return records.read(summary_of(out_dir))
+    """The summary written for ``out_dir``, or None when there is none, it is unreadable or its figures
+    are not numbers (``"throughput": "fast"``)."""
+    data = records.read(summary_of(out_dir))
+    if data is None:
+        return None
+    for key in NUMBERS:
+        value = data.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            return None
+    return data
 
 
 def write(out_dir: Path, data: dict) -> dict:

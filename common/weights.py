@@ -4,9 +4,10 @@
 weights file or raises ``WeightsError`` whose text is meant to be shown to the user as is.
 
 Files kept in the weights folder, per weights file ``F``:
-``F`` (only ever complete: written as ``F.part`` then renamed), ``F.md5ok`` (size, mtime, inode and md5 of
-``F``, so re-runs skip re-hashing), ``F.lock`` (serialises concurrent runs), ``F.bad`` (a download whose md5
-did not match, kept for inspection).
+``F`` (only ever complete: written as ``F.part`` then renamed), ``F.part.json`` (the ETag / Last-Modified of
+the response ``F.part`` came from: a resume sends it as ``If-Range``), ``F.md5ok`` (size, mtime, ctime, inode
+and md5 of ``F``, so pipeline steps skip re-hashing; ``make verify`` never reads it), ``F.lock`` (serialises
+concurrent runs), ``F.bad`` (a download whose md5 did not match, kept for inspection).
 
 ``checksums.md5`` is ``md5sum -c`` compatible (GNU md5sum skips its ``#`` comment lines)::
 
@@ -29,8 +30,8 @@ import requests
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-from common import atomic
-from common.errors import BundleError
+from common import atomic, records
+from common.errors import BundleError, is_number
 from common.manifest import WeightsSpec
 
 _MD5_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -69,11 +70,13 @@ def _sidecar(path: Path) -> Path:
 
 def _stamp(path: Path) -> dict:
     st = path.stat()
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
+    # ctime too: an in-place edit that sets size and mtime back (os.utime) cannot set the ctime back
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
 
 
 def cached_md5(path: Path) -> str:
-    """md5 of ``path``, reusing ``<path>.md5ok`` while size, mtime and inode are unchanged."""
+    """md5 of ``path``, reusing ``<path>.md5ok`` while size, mtime, ctime and inode are unchanged (a speed-up
+    for pipeline steps only: ``verify_dir`` always hashes)."""
     side = _sidecar(path)
     stamp = _stamp(path)
     try:
@@ -156,8 +159,10 @@ def _finish(spec: WeightsSpec, part: Path, target: Path, source: str, verify: bo
         problem = f"md5 mismatch for {spec.file} from {source}: expected {spec.md5}, got {digest}"
     if problem:
         os.replace(part, bad)
+        _origin(part).unlink(missing_ok=True)
         raise WeightsError(f"{problem} (the bytes are kept in {bad}; delete it and re-run, or try another mirror)")
     os.replace(part, target)
+    _origin(part).unlink(missing_ok=True)
     if digest:
         atomic.write_text(_sidecar(target), json.dumps({**_stamp(target), "md5": digest}) + "\n")
     if not verify:
@@ -216,21 +221,47 @@ def _content_range_start(value: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _origin(part: Path) -> Path:
+    """``F.part.json``: the validators of the response ``F.part`` holds the start of."""
+    return part.with_name(part.name + ".json")
+
+
+def _validators(headers) -> dict:
+    """What names one version of the file on the server: a strong ETag and/or Last-Modified (a weak ETag
+    cannot be sent as ``If-Range``)."""
+    etag = headers.get("ETag") or ""
+    out = {"etag": etag} if etag and not etag.startswith("W/") else {}
+    if headers.get("Last-Modified"):
+        out["last_modified"] = headers["Last-Modified"]
+    return out
+
+
+def _drop_part(part: Path) -> None:
+    part.unlink(missing_ok=True)
+    _origin(part).unlink(missing_ok=True)
+
+
 def _fetch_once(session: requests.Session, spec: WeightsSpec, url: str, part: Path, timeout: float, progress: bool):
-    """One GET into ``part`` (resuming it). Returns when the body is complete; raises _Retry/_NextMirror."""
+    """One GET into ``part`` (resuming it). Returns when the body is complete; raises _Retry/_NextMirror.
+
+    A resume sends ``If-Range`` with the ETag (else Last-Modified) of the response the ``.part`` began
+    with, so a file changed on the server comes back whole (200) instead of being spliced onto the old
+    bytes; a ``.part`` without that record (or with one that does not parse) starts over."""
     have = part.stat().st_size if part.exists() else 0
-    if spec.size is not None and have > spec.size:
-        part.unlink()
+    origin = records.read(_origin(part)) or {}
+    if (spec.size is not None and have > spec.size) or (have and not origin):
+        _drop_part(part)
         have = 0
     headers = {"Accept-Encoding": "identity"}
     if have:
         headers["Range"] = f"bytes={have}-"
+        headers["If-Range"] = str(origin.get("etag") or origin.get("last_modified"))
     with session.get(url, headers=headers, stream=True, timeout=timeout) as r:
         if r.status_code == 416 and have:
             total = r.headers.get("Content-Range", "").rpartition("/")[2]
             if total == str(have) or spec.size == have:
                 return  # the .part is already complete
-            part.unlink()
+            _drop_part(part)
             raise _Retry("server refused to resume (HTTP 416); restarting from byte 0")
         if r.status_code in (408, 425, 429) or r.status_code >= 500:
             raise _Retry(f"HTTP {r.status_code} {r.reason}")
@@ -239,15 +270,25 @@ def _fetch_once(session: requests.Session, spec: WeightsSpec, url: str, part: Pa
         if r.status_code == 206:
             start = _content_range_start(r.headers.get("Content-Range", ""))
             if start != have:
-                part.unlink(missing_ok=True)
+                _drop_part(part)
                 raise _Retry(f"server resumed at byte {start}, not {have}; restarting from byte 0")
+            now = _validators(r.headers)
+            if any(now.get(k) not in (None, v) for k, v in origin.items()):
+                _drop_part(part)
+                raise _Retry("the file changed on the server since the download began; restarting from byte 0")
             mode = "ab"
         elif r.status_code == 200:
-            mode, have = "wb", 0  # no (or ignored) Range: start over, never append
+            mode, have = "wb", 0  # no (or ignored) Range, or the file changed (If-Range): start over, never append
+            now = _validators(r.headers)
+            part.unlink(missing_ok=True)
+            if now:
+                records.write(_origin(part), now)
+            else:
+                _origin(part).unlink(missing_ok=True)  # nothing names this version: a drop restarts from 0
         else:
             raise _NextMirror(f"unexpected HTTP {r.status_code} {r.reason}")
         length = r.headers.get("Content-Length")
-        length = int(length) if length and length.isdigit() else None
+        length = int(length) if is_number(length or "") else None
         total = have + length if length is not None else spec.size
         got = 0
         with (
@@ -367,14 +408,15 @@ def read_checksums(checksums_file: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def verify_dir(weights_dir: Path, checksums_file: Path, *, use_cache: bool = True) -> list[tuple[str, str]]:
-    """Check every file named in ``checksums_file`` under ``weights_dir``: status OK, FAILED or missing."""
+def verify_dir(weights_dir: Path, checksums_file: Path) -> list[tuple[str, str]]:
+    """Check every file named in ``checksums_file`` under ``weights_dir``: status OK, FAILED or missing.
+    Every file is hashed: a check the user asks for never trusts the ``.md5ok`` cache."""
     out = []
     for md5, name in read_checksums(checksums_file):
         path = Path(weights_dir) / name
         if not path.is_file():
             out.append((name, "missing"))
             continue
-        digest = cached_md5(path) if use_cache else md5sum(path)
+        digest = md5sum(path)
         out.append((name, "OK" if digest == md5 else "FAILED"))
     return out

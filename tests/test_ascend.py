@@ -745,3 +745,27 @@ def test_benchmark_outputs_follow_the_key_rule(fakes, tiny, tiny_om, tmp_path):
     out = tmp_path / "results" / "bs4"
     BenchmarkRunner(lambda _bs: tiny_om, 4, m.input_shape).infer([dotted, *inputs[1:4]], out)
     assert "photo" in outputs.scan(out) and (out / "photo_1.txt").is_file()
+
+
+def test_a_hanging_cli_run_is_killed_by_the_watchdog(fakes, tiny, tiny_om, tmp_path, monkeypatch):
+    """ais_bench's CLI hanging (AISBench/benchmark#232, FAKE_AIS_HANG_EXEC): killed past INFER_TIMEOUT x
+    (10 + its batches), one line naming the device (issue 18)."""
+    from common.watchdog import Stalled
+
+    m, _, inputs, _ = tiny
+    monkeypatch.setitem(sys.modules, "ais_bench.infer.interface", None)  # the API does not import: the CLI
+    monkeypatch.setenv("FAKE_AIS_HANG_EXEC", "3")
+    r = AisBenchRunner(lambda _bs: tiny_om, ("0",), 4, m.input_shape, "TXT", False, timeout=0.2)
+    with pytest.raises(Stalled, match=r"ais_bench CLI stalled on device 0: no answer after 2.6 s, killed"):
+        r.infer(inputs, tmp_path / "out")
+
+
+def test_a_hanging_benchmark_tool_is_killed_by_the_watchdog(fakes, tiny, tiny_om, tmp_path, monkeypatch):
+    """The legacy benchmark tool hanging on its 2nd batch: killed past INFER_TIMEOUT x (10 + batches)."""
+    from common.watchdog import Stalled
+
+    m, _, inputs, _ = tiny
+    monkeypatch.setenv("FAKE_AIS_HANG_EXEC", "2")
+    r = BenchmarkRunner(lambda _bs: tiny_om, 4, m.input_shape, device="1", timeout=0.2)
+    with pytest.raises(Stalled, match=r"benchmark.\w+ stalled on device 1: no answer after 2.6 s, killed"):
+        r.infer(inputs, tmp_path / "out")

@@ -3,6 +3,7 @@ Each case once gave a wrong result without a word, threw finished work away, or 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -671,3 +672,328 @@ def test_literal_values_keep_the_makefiles_own_path_and_pythonpath(tmp_path):
     proc = subprocess.run(["make", "-s", "-f", str(probe), "probe"], cwd=ROOT, capture_output=True, text=True, env=env)
     path, pythonpath = proc.stdout.strip().split("|")
     assert path.startswith(f"{ROOT}/.venv/bin:") and pythonpath == f"{ROOT}:/x$(shell echo y)", proc.stdout
+
+
+# ---- issue 18: records, disk, messages, hangs ----
+
+
+@GROUP
+def test_a_state_record_cut_short_is_absent_and_the_step_starts_over(lite, photos, tmp_path):
+    env, val, run, steps = lite
+    prep = Path(env["WORK"]) / "prep_dataset"
+    other = tmp_path / "val2"  # another dataset under the same names, its images older than the .bin files
+    other.mkdir()
+    for a, b in zip(PHOTOS, PHOTOS[1:] + PHOTOS[:1], strict=True):
+        shutil.copy(photos / b, other / a)
+        os.utime(other / a, ns=(1, 1))
+    before = (prep / "chelsea.bin").read_bytes()
+    (prep / ".source.json").write_text((prep / ".source.json").read_text()[:30])  # cut short
+    (pre,) = steps("preprocess", DATASET=other)
+    assert "unreadable" in pre.stdout and "starting over" in pre.stdout
+    assert (prep / "chelsea.bin").read_bytes() != before  # the new dataset's pixels, not the old .bin
+    steps("preprocess", "info", "infer")
+    want = (run / "outputs" / "coffee_0.txt").read_bytes()
+    (run / "outputs" / "coffee_0.txt").write_text(" ".join(["0.5"] * 1000) + "\n")  # another model's output
+    (run / "infer.json").write_text((run / "infer.json").read_text()[:25])
+    (infer,) = steps("infer")
+    assert "unreadable" in infer.stdout and "starting over" in infer.stdout
+    assert (run / "outputs" / "coffee_0.txt").read_bytes() == want
+
+
+@contextlib.contextmanager
+def full_disk(folder: Path, size: str = "4m", leave: int = 0):
+    """A small tmpfs mounted on ``folder`` (its files copied onto it), filled up to ``leave`` free bytes;
+    unmounted (the files copied back) afterwards. Skips where mounting is not permitted."""
+    keep = folder.with_name(folder.name + ".keep")
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.rename(keep)
+    folder.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
+    if proc.returncode != 0:
+        folder.rmdir()
+        keep.rename(folder)
+        pytest.skip(f"cannot mount a tmpfs here (not root or no CAP_SYS_ADMIN): {proc.stderr.decode()[-200:]}")
+    try:
+        shutil.copytree(keep, folder, dirs_exist_ok=True)
+        st = os.statvfs(folder)
+        with open(folder / ".filler", "wb") as f:
+            f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave))
+        yield folder
+    finally:
+        (folder / ".filler").unlink(missing_ok=True)
+        shutil.rmtree(keep)
+        shutil.copytree(folder, keep)
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+        folder.rmdir()
+        keep.rename(folder)
+
+
+def one_line_disk_full(proc: subprocess.CompletedProcess, where: Path) -> None:
+    err = proc.stderr.strip()
+    assert proc.returncode == 2 and "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert "no space left on" in err.lower() and str(where) in err, err
+    left = [p for p in where.rglob("*") if p.name.endswith(".tmp")]
+    assert not left, left  # nothing half-written is left behind
+
+
+@GROUP
+def test_a_full_disk_is_one_line_naming_the_file_and_leaves_no_tmp(lite):
+    env, val, run, steps = lite
+    work = Path(env["WORK"])
+    prep = work / "prep_dataset"
+    for f in prep.glob("*.bin"):
+        f.unlink()
+    with full_disk(prep, leave=700_000):  # room for one .bin of 602 KB, not two
+        one_line_disk_full(run_step("preprocess", env, check=False), prep)
+        assert len(list(prep.glob("*.bin"))) == 1
+    steps("preprocess")
+    for f in (run / "outputs").iterdir():
+        f.unlink()
+    with full_disk(run / "outputs", leave=12_000):  # room for one output of 9 KB
+        one_line_disk_full(run_step("infer", env, check=False), run / "outputs")
+    steps("infer")
+    for step in ("postprocess", "perf", "report"):
+        with full_disk(run):
+            one_line_disk_full(run_step(step, {**env, "PERF_BS": "1", "PERF_SECONDS": "0.05"}, check=False), run)
+    with full_disk(work / "package"):
+        one_line_disk_full(run_step("package", env, check=False), work / "package")
+        assert [p.name for p in (work / "package").iterdir()] == [".filler"]  # no hidden temporary folder
+
+
+@pytest.mark.parametrize("kind", ["1 GB of NULs", "64 MB", "20 MB of NULs", "²", "long line"])
+def test_absurd_label_files_are_one_bounded_line(kind, tmp_path):
+    from common import labels
+
+    path = tmp_path / "val_label.txt"
+    if kind.endswith("of NULs"):
+        with open(path, "wb") as f:
+            f.truncate((1 << 30) if kind.startswith("1 GB") else 20 << 20)  # sparse: no disk used
+    elif kind == "64 MB":
+        path.write_bytes(b"ILSVRC2012_val_00000001.JPEG 65\n" * (2 << 20))
+    elif kind == "²":
+        path.write_text("a.JPEG 1\nb.JPEG ²\n")
+    elif kind == "long line":
+        path.write_text("a.JPEG " + "1" * 100_000 + "\n")
+    with pytest.raises(BundleError) as e:
+        dataset_info.read_labels(path)
+    msg = str(e.value)
+    assert str(path) in msg and len(msg) < 300 and "\n" not in msg, msg[:500]
+    if kind == "²":
+        assert "val_label.txt:2: expected '<image name> <label 0-999>'" in msg
+    if kind in ("1 GB of NULs", "64 MB"):
+        assert "larger than 32 MiB" in msg
+        with pytest.raises(BundleError, match="larger than 32 MiB"):
+            labels.check(path)
+
+
+def _with_memory_cap() -> None:
+    """In the child: at most 4 GiB of address space, so reading /dev/zero to its end fails fast (MemoryError)
+    instead of taking the host's memory (what happened before the fix: 22 GB, then the OOM killer)."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+
+@GROUP
+def test_labels_dev_zero_and_a_superscript_label_through_the_steps(lite, tmp_path):
+    env, _, run, _ = lite
+    full = {**os.environ, "PYTHONPATH": str(ROOT), "PROGRESS": "0", **{k: str(v) for k, v in env.items()}}
+    for argv in (["-m", "common", "postprocess"], ["-m", "common.labels", "check", "/dev/zero"]):
+        proc = subprocess.run(
+            [sys.executable, *argv],
+            env={**full, "LABELS": "/dev/zero"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            preexec_fn=_with_memory_cap,
+        )
+        assert proc.returncode == 2 and "/dev/zero: larger than 32 MiB" in proc.stderr, proc.stderr[-500:]
+        assert len(proc.stderr) < 300
+    bad = tmp_path / "sup.txt"
+    bad.write_text("chelsea.png 281\ncoffee.png ²\n")
+    proc = run_step("postprocess", {**env, "LABELS": bad}, check=False)
+    assert proc.returncode == 2 and "sup.txt:2: expected" in proc.stderr and "Traceback" not in proc.stderr
+    script = ROOT / "models" / "efficientnet-lite0" / "postprocess.py"  # the travelled script, same reader
+    proc = subprocess.run(
+        [sys.executable, str(script), str(run / "outputs"), str(bad), str(tmp_path), "r.json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode != 0 and "sup.txt:2: expected" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@GROUP
+def test_a_hanging_device_call_is_stopped_naming_call_device_and_batch(lite):
+    """ais_bench hanging on an OM (AISBench/benchmark#232, the stand-in's FAKE_AIS_HANG_EXEC): the
+    watchdog (INFER_TIMEOUT) stops the run in one line, keeps the finished outputs, exits non-zero."""
+    env, _, _, _ = lite
+    fake_dir = ROOT / "tests" / "fakes"
+    om_env = {
+        **env,
+        "BACKEND": "om",
+        "PATH": os.pathsep.join([str(fake_dir / "bin"), str(Path(sys.executable).parent), os.environ["PATH"]]),
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{fake_dir}",
+    }
+    run_step("om", om_env)
+    hang = {**os.environ, "PYTHONPATH": str(ROOT), "PROGRESS": "0", **{k: str(v) for k, v in om_env.items()}}
+    hang.update(INFER_TIMEOUT="0.5", FAKE_AIS_HANG_EXEC="2")
+    cmd = [sys.executable, "-m", "common", "infer"]
+    try:
+        proc = subprocess.run(cmd, env=hang, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("make infer waited for the hanging ais_bench call (no watchdog)")
+    err = proc.stderr.strip()
+    assert proc.returncode == 2 and "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert "ais_bench infer stalled on device 0" in err and "batch 2 of 2 of BS=2: coffee.bin .. rocket.bin" in err
+    assert "no answer after 0.5 s (INFER_TIMEOUT)" in err
+    out = Path(env["WORK"]) / "om-bs2" / "outputs"
+    assert sorted(p.name for p in out.iterdir()) == ["camera_0.txt", "chelsea_0.txt"]  # the finished batch
+    run_step("infer", om_env)  # a re-run resumes
+    assert sorted(p.name for p in out.iterdir()) == [f"{Path(n).stem}_0.txt" for n in sorted(PHOTOS)]
+
+
+@GROUP
+def test_report_says_what_the_summary_measured_and_a_summary_of_words_is_absent(lite):
+    env, _, run, steps = lite
+    steps("infer", "report")  # nothing left to infer: the figures are the first run's
+    md = (run / "report.md").read_text()
+    assert "over 0 samples" not in md and "end to end over 4 samples (measured by an earlier `make infer`" in md
+    summary = json.loads((run / "outputs_summary.json").read_text())
+    (run / "outputs_summary.json").write_text(json.dumps({**summary, "throughput": "fast"}))
+    proc = run_step("report", env, check=False)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert "samples/s" not in (run / "report.md").read_text().split("## Throughput")[1].split("## Versions")[0]
+
+
+@GROUP
+def test_a_half_truncated_output_is_redone_by_infer(lite):
+    env, _, run, steps = lite
+    out = run / "outputs" / "coffee_0.txt"
+    whole = out.read_bytes()
+    out.write_bytes(whole[: len(whole) // 2])  # parses (numbers only), but half of them are gone
+    (infer,) = steps("infer")
+    assert "1 output(s) redone" in infer.stdout and out.read_bytes() == whole
+    for fmt, ext in (("BIN", "bin"), ("NPY", "npy")):
+        steps("infer", OUTFMT=fmt)
+        f = run / "outputs" / f"coffee_0.{ext}"
+        data = f.read_bytes()
+        f.write_bytes(data[: len(data) - 8])  # still a whole number of fp16/fp32 values
+        steps("infer", OUTFMT=fmt)
+        assert f.read_bytes() == data, fmt
+
+
+@pytest.fixture
+def stand_in_atc(monkeypatch, tmp_path):
+    """The ATC stand-in on PATH; returns how many times it ran."""
+    fake_dir = ROOT / "tests" / "fakes"
+    log = tmp_path / "fake_calls.jsonl"
+    monkeypatch.setenv(
+        "PATH", os.pathsep.join([str(fake_dir / "bin"), str(Path(sys.executable).parent), os.environ["PATH"]])
+    )
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(fake_dir), str(ROOT)]))
+    monkeypatch.setenv("FAKE_ASCEND_LOG", str(log))
+    return lambda: (
+        sum(json.loads(line)["tool"] == "atc" for line in log.read_text().splitlines()) if log.exists() else 0
+    )
+
+
+def test_om_records_gears_and_a_stamp_that_does_not_parse_rebuilds(stand_in_atc, tmp_path):
+    from common import atc, manifest
+    from common.layout import Layout
+    from tests.test_ascend import tiny_onnx
+
+    m = manifest.load("sk-resnet50")
+    layout = Layout(tmp_path / "work", m)
+    onnx_path = tiny_onnx(tmp_path / "sk_resnet50.onnx", "image", 224)
+    atc.convert(m, layout, onnx_path, 4, soc="Ascend310P3", dynamic_batch=(1, 2, 8))
+    atc.convert(m, layout, onnx_path, 4, soc="Ascend310P3", dynamic_batch=(1, 2, 8))
+    assert stand_in_atc() == 1
+    flags = atc.extra_flags(m, 4, (1, 4, 8))
+    assert not atc.up_to_date(layout, onnx_path, "dyn", "Ascend310P3", flags)  # another OM: rebuilt
+    atc.convert(m, layout, onnx_path, 4, soc="Ascend310P3", dynamic_batch=(1, 4, 8))
+    assert stand_in_atc() == 2 and atc.up_to_date(layout, onnx_path, "dyn", "Ascend310P3", flags)
+    layout.om_soc("dyn").write_bytes(b"\xffAscend310P3\n")  # not UTF-8: absent, so the OM is built again
+    assert not atc.up_to_date(layout, onnx_path, "dyn", None, flags) and atc.built_for(layout.om_soc("dyn")) == ""
+    atc.convert(m, layout, onnx_path, 4, soc="Ascend310P3", dynamic_batch=(1, 4, 8))
+    assert stand_in_atc() == 3
+    with pytest.raises(BundleError, match=r"""ATC_EXTRA='"unbalanced': No closing quotation \(expected ATC flags"""):
+        atc.convert(m, layout, onnx_path, 4, soc="Ascend310P3", extra='"unbalanced')
+
+
+@pytest.fixture(scope="module")
+def travelled_irv2(tmp_path_factory):
+    """The inceptionresnetv2 submission folder (``make package``'s), away from the checkout."""
+    from common import manifest, package
+    from common.layout import Layout
+
+    base = tmp_path_factory.mktemp("travel")
+    m = manifest.load("inceptionresnetv2")
+    folder, _ = package.build(m, Layout(base / "work", m), base / "away")
+    return folder
+
+
+@pytest.mark.parametrize("version", ["3.7", "3.11"])
+def test_travelled_scripts_fail_in_one_line_on_absurd_places(version, travelled_irv2, photos, tmp_path):
+    from tests import compat
+
+    exe, why = compat.python_for(version)
+    if exe is None:
+        pytest.skip(why)
+    here = tmp_path / "irv2"
+    shutil.copytree(travelled_irv2, here)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PROGRESS"] = "0"
+    (tmp_path / "val").mkdir()
+    shutil.copy(photos / "coffee.png", tmp_path / "val" / "coffee.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    outputs.write(out / "coffee_0.txt", np.arange(1001, dtype=np.float32), "TXT")
+    (tmp_path / "labels.txt").write_text("coffee.png 967\n")
+    (tmp_path / "a file").write_text("x")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    cases = {
+        "preprocess": (["preprocess.py", str(tmp_path / "val"), "/dev/null"], "/dev/null: cannot write the .bin"),
+        "postprocess": (
+            ["postprocess.py", str(out), str(tmp_path / "labels.txt"), str(tmp_path / "a file"), "result.json"],
+            "a file: cannot write result.json there",
+        ),
+        "parse": (["test/parse.py", str(tmp_path / "list.json")], "list.json: a JSON list, not a result.json"),
+        "label ²": (
+            ["postprocess.py", str(out), str(tmp_path / "sup.txt"), str(tmp_path), "result.json"],
+            "sup.txt:1: expected '<image name> <label 0-999>'",
+        ),
+    }
+    (tmp_path / "sup.txt").write_text("coffee.png ²\n")
+    for name, (argv, message) in cases.items():
+        proc = subprocess.run([exe, *argv], cwd=here, env=env, capture_output=True, text=True, timeout=120)
+        err = proc.stderr.strip()
+        assert proc.returncode != 0 and "Traceback" not in err and len(err.splitlines()) == 1, (name, err)
+        assert message in err, (name, err)
+
+
+@GROUP
+def test_an_info_file_naming_bin_files_that_are_gone_is_one_line(lite):
+    env, _, _, _ = lite
+    (Path(env["WORK"]) / "prep_dataset" / "rocket.bin").unlink()  # the info file still lists it
+    proc = run_step("infer", env, check=False)
+    err = proc.stderr.strip()
+    assert proc.returncode == 2 and "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert "names 1 .bin file(s) that are not there (e.g." in err and "rocket.bin" in err
+
+
+def test_records_of_the_wrong_shape_are_absent_for_compare_and_package(tmp_path):
+    """Records that parse as JSON but not as what they describe (rule 3): left out, never a traceback."""
+    from common import compare, manifest, package
+    from common.layout import Layout
+
+    m = manifest.load("sk-resnet50")
+    run = tmp_path / "onnx-bs16"
+    run.mkdir()
+    (run / "result.json").write_text(json.dumps({"value": [{"key": "Number of images", "value": None}]}))
+    (run / "perf.json").write_text(json.dumps({"rows": [{"bs": "x", "samples_per_s": "fast"}]}))
+    (run / "predictions.json").write_text(json.dumps({"a": 5}))
+    (run / "run.json").write_text(json.dumps({"versions": ["torch"], "result": [1], "bs": "16"}))
+    assert "| onnx-bs16 |" in compare.table(Layout(tmp_path, m))
+    folder, _ = package.build(m, Layout(tmp_path, m), tmp_path / "pkg")
+    assert (folder / "README.md").is_file()

@@ -3,10 +3,12 @@ model), give the result.json and outputs of a single-host run, byte for byte."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +88,69 @@ def test_readme_shard_command_lines_merge_to_the_single_host_result(tmp_path):
         merged = shared / "merged" / "onnx-bs4"
         assert (merged / "result.json").read_bytes() == want, scheduler
         assert {p.name: p.read_bytes() for p in (merged / "outputs").iterdir()} == outs
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    """Two shards (SHARD=0/2, 1/2, BS=4) of the nine sample photos, each in its own work folder."""
+    base = tmp_path_factory.mktemp("merge")
+    env = {
+        "MODEL": "efficientnet-lite0",
+        "BS": 4,
+        "DATASET": "sample",
+        "SAMPLE_DIR": base / "sample",
+        "WEIGHTS_DIR": base / "weights",
+        "BACKEND": "onnx",
+    }
+    run_step("onnx", {**env, "WORK": base / "shard-0"})
+    for i in (0, 1):
+        work = base / f"shard-{i}"
+        work.mkdir(exist_ok=True)
+        for f in (base / "shard-0").glob("efficientnet-lite0.*"):
+            if not (work / f.name).exists():
+                shutil.copy2(f, work / f.name)
+        for step in ("preprocess", "info", "infer"):
+            run_step(step, {**env, "WORK": work, "SHARD": f"{i}/2"})
+    val = base / "sample" / "val"
+    return base, {**env, "DATASET": val, "LABELS": base / "sample" / "val_label.txt"}
+
+
+@pytest.mark.xdist_group("shard")
+def test_merge_refuses_what_is_not_one_complete_disjoint_split(shards, tmp_path):
+    base, env = shards
+    s0, s1 = base / "shard-0" / "onnx-bs4-shard0of2", base / "shard-1" / "onnx-bs4-shard1of2"
+
+    def merge(*runs, **extra) -> subprocess.CompletedProcess:
+        full = {**env, "WORK": tmp_path / "merged", "RUNS": " ".join(map(str, runs)), **extra}
+        return run_step("merge", full, check=False)
+
+    def refused(proc, message: str) -> None:
+        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+
+    refused(merge(s0), "shard(s) 1/2 missing")
+    twice = tmp_path / "again" / s0.name
+    shutil.copytree(s0, twice)
+    refused(merge(s0, twice, s1), "shard 0/2 is given twice")
+    refused(merge(s0, s1, BS=2), "ran with BS=4, this merge has 2")
+    other = tmp_path / "other" / s1.name
+    shutil.copytree(s1, other)
+    rec = json.loads((other / "infer.json").read_text())
+    (other / "infer.json").write_text(json.dumps({**rec, "model": "0" * 32}))
+    refused(merge(s0, other), "ran another model file")
+    (other / "infer.json").write_text(json.dumps(rec)[:40])
+    refused(merge(s0, other), "infer.json is missing or unreadable")
+    (other / "infer.json").write_text(json.dumps(rec))
+    next(iter(sorted((other / "outputs").glob("*_0.txt")))).unlink()
+    refused(merge(s0, other), "is incomplete or mixed: 1 output(s) missing")
+    proc = merge(s0, s1)
+    assert proc.returncode == 0 and "9 samples" in proc.stdout, proc.stderr
+    gone = sorted(Path(env["DATASET"]).iterdir())[-1]
+    moved = tmp_path / gone.name
+    shutil.move(gone, moved)  # an image left the dataset: the shards split another one
+    try:
+        refused(merge(s0, s1), "split another dataset than DATASET=")
+    finally:
+        shutil.move(moved, gone)
+    assert merge(s0, s1).returncode == 0
+    assert len(list((tmp_path / "merged" / "onnx-bs4" / "outputs").glob("*_0.txt"))) == 9

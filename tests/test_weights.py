@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import socket
@@ -28,6 +29,7 @@ from common.weights import (
 ROOT = Path(__file__).resolve().parent.parent
 DATA = os.urandom(300_000)
 DATA_MD5 = hashlib.md5(DATA).hexdigest()
+DATA2 = os.urandom(300_000)  # the same file, replaced on the server
 DROP_AT = 100_000
 FAST = {"progress": False, "timeout": 5, "retries": 3, "backoff": 0.01}
 
@@ -39,6 +41,8 @@ class Server:
         self.files: dict[str, bytes] = {}
         self.script: dict[str, list[str]] = {}
         self.log: list[tuple[str, str | None]] = []
+        self.if_range: list[str | None] = []
+        self.after_drop: dict[str, bytes] = {}  # the file as it is on the server after a "drop"
         self.lock = threading.Lock()
         server = self
 
@@ -52,7 +56,12 @@ class Server:
                     server.log.append((self.path, rng))
                     steps = server.script.get(self.path, [])
                     mode = steps.pop(0) if steps else "ok"
+                    server.if_range.append(self.headers.get("If-Range"))
                 body = server.files.get(self.path)
+                etag = f'"{hashlib.md5(body).hexdigest()}"' if body is not None else ""
+                if_range = self.headers.get("If-Range")
+                if if_range is not None and if_range != etag and mode != "ignore_if_range":
+                    rng = None  # RFC 9110 13.1.5: another version: the whole file, 200
                 if body is None or mode == "404":
                     return self.send_error(404)
                 if mode == "503":
@@ -68,11 +77,14 @@ class Server:
                 else:
                     self.send_response(200)
                 self.send_header("Content-Length", str(len(body) - start))
+                self.send_header("ETag", etag)
                 self.end_headers()
                 if mode == "drop":  # promise everything, send DROP_AT bytes, hang up
                     self.wfile.write(body[start:DROP_AT])
                     self.wfile.flush()
                     self.close_connection = True
+                    if self.path in server.after_drop:
+                        server.files[self.path] = server.after_drop.pop(self.path)
                     return
                 if mode == "trickle":  # slow enough for a concurrent client to overlap
                     for i in range(start, len(body), 30_000):
@@ -201,8 +213,33 @@ def test_server_ignoring_range_restarts_cleanly(server, tmp_path):
 
 def test_stale_part_is_resumed(server, tmp_path):
     (tmp_path / "w.pth.part").write_bytes(DATA[:1234])
+    etag = f'"{DATA_MD5}"'
+    (tmp_path / "w.pth.part.json").write_text(json.dumps({"etag": etag}))
     out = ensure(spec(server.add("/w.pth", DATA)), tmp_path, **FAST)
-    assert server.gets("/w.pth") == ["bytes=1234-"] and md5sum(out) == DATA_MD5
+    assert server.gets("/w.pth") == ["bytes=1234-"] and server.if_range == [etag] and md5sum(out) == DATA_MD5
+    assert names(tmp_path) == {"w.pth", "w.pth.md5ok", "w.pth.lock"}
+
+
+@pytest.mark.parametrize("record", [None, "{", '{"etag": '])
+def test_part_without_a_readable_origin_starts_over(server, tmp_path, record):
+    (tmp_path / "w.pth.part").write_bytes(DATA2[:1234])  # whose bytes? nothing says: not spliced onto
+    if record is not None:
+        (tmp_path / "w.pth.part.json").write_text(record)
+    out = ensure(spec(server.add("/w.pth", DATA)), tmp_path, **FAST)
+    assert server.gets("/w.pth") == [None] and md5sum(out) == DATA_MD5
+
+
+@pytest.mark.parametrize("server_mode", ["drop", "ignore_if_range"])
+def test_resume_after_the_file_changed_on_the_server_restarts(server, tmp_path, capsys, server_mode):
+    """A download dropped, then the file replaced on the server: the resume's If-Range (the first
+    response's ETag) gets the new file whole, never old bytes + new bytes (no published md5 to catch it)."""
+    url = server.add("/w.pth", DATA, "drop", *(["ignore_if_range"] if server_mode == "ignore_if_range" else []))
+    server.after_drop["/w.pth"] = DATA2
+    out = ensure(spec(url, md5=""), tmp_path, **FAST)
+    assert md5sum(out) == hashlib.md5(DATA2).hexdigest()
+    assert server.if_range[:2] == [None, f'"{DATA_MD5}"']
+    if server_mode == "ignore_if_range":  # a 206 of another version (its ETag says so): restarted from 0
+        assert server.gets("/w.pth")[2] is None and "changed on the server" in capsys.readouterr().err
 
 
 def test_timeout_then_retry(server, tmp_path, capsys):
@@ -324,3 +361,22 @@ def test_default_weights_dir(monkeypatch, tmp_path):
     assert weights_dir(str(tmp_path / "w")) == tmp_path / "w"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "c"))
     assert weights_dir("") == tmp_path / "c" / "modelzoo-bundle" / "weights"
+
+
+def test_corrupted_in_place_with_size_and_mtime_kept_is_caught(tmp_path):
+    """Weights edited in place, size and mtime set back (os.utime): ``make verify`` hashes (never the
+    .md5ok cache), and the cache itself keys on the ctime, which cannot be set back."""
+    from common.weights import cached_md5
+
+    (tmp_path / "a.pth").write_bytes(DATA)
+    assert cached_md5(tmp_path / "a.pth") == DATA_MD5  # the cache is written
+    sums = tmp_path / "sums.md5"
+    sums.write_text(f"{DATA_MD5}  a.pth\n")
+    st = (tmp_path / "a.pth").stat()
+    time.sleep(0.01)
+    with open(tmp_path / "a.pth", "r+b") as f:
+        f.write(b"\0" * 16)
+    os.utime(tmp_path / "a.pth", ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (tmp_path / "a.pth").stat().st_size == st.st_size
+    assert verify_dir(tmp_path, sums) == [("a.pth", "FAILED")]
+    assert cached_md5(tmp_path / "a.pth") == md5sum(tmp_path / "a.pth") != DATA_MD5

@@ -36,10 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-from common import outputs, perf, runner, summary
+from common import outputs, perf, records, runner, summary
 from common.backends import Runner, Session
 from common.errors import BundleError
 from common.layout import summary_of
+from common.watchdog import FIRST, FLOOR, Stalled, Watchdog
 
 MISSING = (
     "ais_bench not found: install the ais_bench and aclruntime wheels built against your CANN "
@@ -158,7 +159,12 @@ class AisBenchSession(Session):
 
     name = "om"
 
-    def __init__(self, model_path: Path | str, device: str = "0", gear: int | None = None):
+    def __init__(
+        self, model_path: Path | str, device: str = "0", gear: int | None = None, timeout: float | None = None
+    ):
+        """``timeout``: INFER_TIMEOUT (seconds per device call; None: ``common.watchdog``'s automatic limit)."""
+        self.watchdog = Watchdog(timeout, str(device))
+        self.where = ""  # what the current call works on (the batch), for a stalled call's message
         try:
             from ais_bench.infer.interface import InferSession
         except ImportError:
@@ -171,7 +177,11 @@ class AisBenchSession(Session):
         self.session = None
         _check_not_finalized(path)
         call = f"InferSession({self.device}, {path.name})"
-        self.session = self._call(call, InferSession, int(self.device), str(path))
+        try:
+            self.session = self._call(call, InferSession, int(self.device), str(path))
+        except BundleError:
+            self.watchdog.close()
+            raise
         _made(self.session)
         inp = self._call("get_inputs", self.session.get_inputs)[0]
         self.input_name = inp.name
@@ -183,7 +193,8 @@ class AisBenchSession(Session):
     def _call(self, call: str, fn, *args, **kwargs):
         """``fn(*args)``; a RuntimeError/ValueError of the runtime becomes one line naming the call."""
         try:
-            return fn(*args, **kwargs)
+            where = f" ({self.model_path.name}{self.where})"
+            return self.watchdog.call(call.split("(")[0], fn, *args, where=where, **kwargs)
         except (RuntimeError, ValueError) as exc:
             text = _first_line(exc)
             gear = args[0] if call.startswith("set_dynamic_batchsize") and args else self.gear
@@ -224,14 +235,18 @@ class AisBenchSession(Session):
         """Release this session only: ``free_resource()`` (msit). The 2023 front-end has no per-session
         release; its ``finalize()`` would tear down every session of the process, so it waits for exit."""
         session, self.session = getattr(self, "session", None), None
-        if session is not None and hasattr(session, "free_resource"):
-            try:
-                session.free_resource()
-            except (RuntimeError, ValueError) as exc:
-                print(
-                    f"warning: ais_bench free_resource failed on device {self.device}: {_first_line(exc)}",
-                    file=sys.stderr,
-                )
+        if self.watchdog.stalled:  # a call still runs in the runtime: releasing under it could hang too
+            return
+        try:
+            if session is not None and hasattr(session, "free_resource"):
+                self.watchdog.call("free_resource", session.free_resource)  # in the thread that made it
+        except (RuntimeError, ValueError, Stalled) as exc:
+            print(
+                f"warning: ais_bench free_resource failed on device {self.device}: {_first_line(exc)}",
+                file=sys.stderr,
+            )
+        finally:
+            self.watchdog.close()
 
 
 # ---------------------------------------------------------------------------------------------- the CLI
@@ -308,13 +323,33 @@ def _cause(console: str) -> str:
     return lines[-1][:300] if lines else "no output"
 
 
-def run_ais_bench(args: Sequence[str], python: str = "", cwd: Path | None = None, log: Path | None = None) -> str:
+def run_ais_bench(
+    args: Sequence[str],
+    python: str = "",
+    cwd: Path | None = None,
+    log: Path | None = None,
+    timeout: float | None = None,
+    what: str = "",
+) -> str:
     """``python3 -m ais_bench <args>`` (no shell); returns its console. A failure is one line: the exit
-    status, the telling line of its output and where the whole output was kept (``log``, else a temp file)."""
+    status, the telling line of its output and where the whole output was kept (``log``, else a temp file).
+    ``timeout``: the watchdog's limit for the whole CLI run (``what`` names it); it is killed past it."""
     exe = cli_python(python)
-    proc = subprocess.run(
-        [exe, "-m", "ais_bench", *args], capture_output=True, text=True, cwd=cwd, env=cli_env(exe), check=False
-    )
+    try:
+        proc = subprocess.run(
+            [exe, "-m", "ais_bench", *args],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=cli_env(exe),
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise Stalled(
+            f"ais_bench CLI stalled{what}: no answer after {timeout:g} s, killed; the finished outputs are "
+            "kept and a re-run resumes (INFER_TIMEOUT=<seconds> sets the limit per batch; AISBench/benchmark#232)"
+        ) from None
     console = proc.stdout + proc.stderr
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -405,6 +440,7 @@ def run_cli(
     extra: Sequence[str] = (),
     python: str = "",
     log: Path | None = None,
+    timeout: float | None = None,
 ) -> Path:
     """Run the ais_bench CLI over a folder of .bin files; returns ``<root>/<dirname>_summary.json``.
     Every path is passed absolute; ``dirname`` stays relative (msit refuses an absolute one).
@@ -414,11 +450,11 @@ def run_cli(
     args = ["--model", os.path.abspath(str(om)), "--input", os.path.abspath(str(input_dir))]
     args += ["--output", os.path.abspath(str(output_root)), "--output_dirname", dirname, "--outfmt", outfmt]
     args += ["--batchsize", str(bs), "--device", str(device)]
-    console = run_ais_bench([*args, *extra], python, log=log)
+    console = run_ais_bench([*args, *extra], python, log=log, timeout=timeout, what=f" on device {device}")
     path = Path(output_root) / f"{dirname}_summary.json"
-    if not path.is_file():
-        raise BundleError(f"ais_bench wrote no {path}")
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = records.read(path)
+    if data is None:
+        raise BundleError(f"ais_bench wrote no readable {path} (missing, cut short or not a JSON object)")
     data["console_throughput"] = parse_throughput(console)
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
@@ -503,8 +539,11 @@ class AisBenchRunner(Runner):
         python: str = "",
         args: dict | None = None,
         log_dir: Path | None = None,
+        timeout: float | None = None,
     ) -> None:
-        """``dynamic``: the OM's batch gears (DYNAMIC_BATCH), or True when they are not known here."""
+        """``dynamic``: the OM's batch gears (DYNAMIC_BATCH), or True when they are not known here;
+        ``timeout``: INFER_TIMEOUT, seconds per device call (None: the watchdog's automatic limit)."""
+        self.timeout = timeout
         self.om_for, self.devices, self.bs, self.input_shape = om_for, list(devices), bs, tuple(input_shape)
         self.outfmt, self.progress, self.loop, self.python = outfmt, progress, loop, python
         self.gears = tuple(int(g) for g in dynamic) if isinstance(dynamic, (list, tuple)) else ()
@@ -524,7 +563,8 @@ class AisBenchRunner(Runner):
 
     def _api_shard(self, om: Path, dev: str, shard: list[Path], folder: Path, progress: bool) -> dict:
         ready = getattr(self, "_ready", {}).pop((str(om), dev), None)  # loaded by prepare() on this thread
-        with ready or AisBenchSession(om, device=dev, gear=self.bs if self.dynamic else None) as session:
+        gear = self.bs if self.dynamic else None
+        with ready or AisBenchSession(om, device=dev, gear=gear, timeout=self.timeout) as session:
             args = {**self.args, "device": dev}
             return runner.infer(session, shard, self.bs, folder, self.input_shape, self.outfmt, progress, args)
 
@@ -540,10 +580,22 @@ class AisBenchRunner(Runner):
             origin[str(inp / f"{safe}.bin")] = str(p)
         log = self.log_dir / f"ais_bench_device{dev}.log" if self.log_dir else None
         model = model_arg(om, tmp)
+        batches = -(-len(shard) // self.bs)
+        base = self.timeout or FLOOR  # one CLI run is one call: the first's allowance, then one per batch
         path = run_cli(
-            model, inp, tmp / "out", f"dev{dev}", self.bs, self.outfmt, dev, self._dym(self.bs), self.python, log
+            model,
+            inp,
+            tmp / "out",
+            f"dev{dev}",
+            self.bs,
+            self.outfmt,
+            dev,
+            self._dym(self.bs),
+            self.python,
+            log,
+            timeout=base * (FIRST + batches),
         )
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = records.read(path) or {}
         for info in data.get("filesinfo", {}).values():
             info["infiles"] = [origin.get(p, p) for p in info["infiles"]]
         return data
@@ -559,7 +611,7 @@ class AisBenchRunner(Runner):
             self._ready: dict = {}
             gear = self.bs if self.dynamic else None
             for dev in self.devices:
-                session = AisBenchSession(om, device=dev, gear=gear)
+                session = AisBenchSession(om, device=dev, gear=gear, timeout=self.timeout)
                 if len(self.devices) == 1:
                     self._ready[(str(om), dev)] = session
                 else:
@@ -637,9 +689,10 @@ class AisBenchRunner(Runner):
         try:
             args = ["--model", model_arg(om, tmp), "--loop", str(self.loop), "--batchsize", str(bs), "--device", dev]
             args += ["--output", str(tmp / "out"), "--output_dirname", "perf", *self._dym(bs)]
-            console = run_ais_bench(args, self.python)
+            limit = (self.timeout or FLOOR) * (FIRST + self.loop)  # the watchdog: one call of --loop batches
+            console = run_ais_bench(args, self.python, timeout=limit, what=f" on device {dev} (perf, bs {bs})")
             path = summary_of(tmp / "out" / "perf")
-            data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+            data = records.read(path) or {}
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         throughput = parse_throughput(console) or data.get("throughput")

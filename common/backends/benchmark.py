@@ -14,6 +14,7 @@ from pathlib import Path
 from common import outputs, perf, summary
 from common.backends import Runner
 from common.errors import BundleError
+from common.watchdog import FIRST, FLOOR, Stalled
 
 _PURE = re.compile(r"ave_throughputRate\s*[=:]\s*([0-9.eE+-]+)\s*samples/s,\s*ave_latency\s*[=:]\s*([0-9.eE+-]+)\s*ms")
 ROUNDS = 20
@@ -36,9 +37,16 @@ def find(setting: str = "") -> str:
     return found
 
 
-def _run_tool(cmd: list[str], cwd: Path) -> None:
+def _run_tool(cmd: list[str], cwd: Path, timeout: float | None = None, what: str = "") -> None:
+    """The tool in ``cwd``; killed past ``timeout`` (the watchdog: one line naming ``what``)."""
     with (cwd / "benchmark.log").open("w", encoding="utf-8") as f:
-        proc = subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT, check=False)
+        try:
+            proc = subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT, check=False, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise Stalled(
+                f"{Path(cmd[0]).name} stalled{what}: no answer after {timeout:g} s, killed (INFER_TIMEOUT=<seconds> "
+                "sets the limit per batch)"
+            ) from None
     if proc.returncode != 0:
         lines = (cwd / "benchmark.log").read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
         raise BundleError(
@@ -78,9 +86,11 @@ class BenchmarkRunner(Runner):
         device: str = "0",
         tool: str = "",
         args: dict | None = None,
+        timeout: float | None = None,
     ) -> None:
+        """``timeout``: INFER_TIMEOUT, seconds per batch (None: 60); the tool's run gets 10 + its batches."""
         self.om_for, self.bs, self.input_shape, self.device = om_for, bs, tuple(input_shape), device
-        self.tool_setting, self.args = tool, args or {}
+        self.tool_setting, self.args, self.timeout = tool, args or {}, timeout
 
     def prepare(self) -> None:
         find(self.tool_setting)
@@ -98,7 +108,8 @@ class BenchmarkRunner(Runner):
         _absolute_info(inputs, w, h, work / "input.info")
         cmd = [tool, "-model_type=vision", f"-device_id={self.device}", f"-batch_size={self.bs}", f"-om_path={om}"]
         cmd += [f"-input_text_path={work / 'input.info'}", f"-input_width={w}", f"-input_height={h}"]
-        _run_tool([*cmd, "-output_binary=False", "-useDvpp=False"], work)
+        limit = (self.timeout or FLOOR) * (FIRST + -(-len(inputs) // self.bs))
+        _run_tool([*cmd, "-output_binary=False", "-useDvpp=False"], work, limit, f" on device {self.device}")
         out_dir.mkdir(parents=True, exist_ok=True)
         outputs.check_unique(inputs)
         for f in sorted((work / "result" / f"dumpOutput_device{self.device}").glob("*_1.*")):
@@ -129,7 +140,8 @@ class BenchmarkRunner(Runner):
             raise BundleError(f"{om}: no OM model (run `make om` first)")
         with tempfile.TemporaryDirectory(prefix="benchmark_perf.") as tmp:
             cmd = [tool, f"-round={ROUNDS}", f"-om_path={om}", f"-device_id={self.device}", f"-batch_size={bs}"]
-            _run_tool(cmd, Path(tmp))
+            limit = (self.timeout or FLOOR) * (FIRST + ROUNDS)
+            _run_tool(cmd, Path(tmp), limit, f" on device {self.device} (perf, bs {bs})")
             path = Path(tmp) / "result" / f"PureInfer_perf_of_{om.stem}_in_device_{self.device}.txt"
             text = path.read_text(encoding="utf-8") if path.is_file() else ""
         found = _PURE.search(text)

@@ -29,8 +29,10 @@ The two builds differ where the C++ differs:
 
 Knobs for tests: $FAKE_NPU_COUNT (devices, default 8), $FAKE_AIS_EXEC_MS (extra ms per execution, to
 make thread interleavings deterministic), $FAKE_AIS_FAIL_EXEC (the N-th execution in this process
-fails as ``aclmdlExecute`` would), $FAKE_ACL_STRICT_FINALIZE=1 (a session made after the teardown
-fails; by default the stand-in initialises ACL again - see tests/fakes/README.md for why).
+fails as ``aclmdlExecute`` would), $FAKE_AIS_HANG_EXEC (the N-th execution in this process never
+returns, as ais_bench does on some OMs: AISBench/benchmark#232), $FAKE_ACL_STRICT_FINALIZE=1 (a session
+made after the teardown fails; by default the stand-in initialises ACL again - see tests/fakes/README.md
+for why).
 The fake .om holds an ONNX model that runs here with ONNX Runtime, on the CPU.
 """
 
@@ -600,6 +602,9 @@ class InferenceSession:
         with _exec_lock:
             _exec_count += 1
             n = _exec_count
+        hang_at = os.environ.get("FAKE_AIS_HANG_EXEC")
+        if hang_at and n == int(hang_at):  # AISBench/benchmark#232: aclmdlExecute never returns
+            threading.Event().wait()
         fail_at = os.environ.get("FAKE_AIS_FAIL_EXEC")
         unset = self._model.input_shape[0] == -1 and self._dynamic != "dymbatch"
         if (fail_at and n == int(fail_at)) or unset:
