@@ -510,6 +510,19 @@ class AisBenchRunner(Runner):
         self.gears = tuple(int(g) for g in dynamic) if isinstance(dynamic, (list, tuple)) else ()
         self.dynamic = bool(dynamic)
         self.args, self.log_dir = args or {}, log_dir
+        self.feed = None
+
+    def stream(self, feed) -> None:
+        """STREAM=1 feeds the API's session from the ring; the CLI reads a folder, and several NPUs run
+        shards of .bin files."""
+        if not api_available():
+            raise BundleError(
+                "STREAM=1: the ais_bench CLI reads a folder of .bin files (its Python API does not import here): "
+                "install the ais_bench/aclruntime wheels for this interpreter, or run without STREAM=1"
+            )
+        if len(self.devices) > 1:
+            raise BundleError(f"STREAM=1 runs one NPU: DEVICE={','.join(self.devices)} shards folders of .bin files")
+        self.feed = feed
 
     def _dym(self, bs: int) -> list[str]:
         return ["--dymBatch", str(bs)] if self.dynamic else []
@@ -525,7 +538,8 @@ class AisBenchRunner(Runner):
     def _api_shard(self, om: Path, dev: str, shard: list[Path], folder: Path, progress: bool) -> dict:
         with AisBenchSession(om, device=dev, gear=self.bs if self.dynamic else None) as session:
             args = {**self.args, "device": dev}
-            return runner.infer(session, shard, self.bs, folder, self.input_shape, self.outfmt, progress, args)
+            feed = self.feed
+            return runner.infer(session, shard, self.bs, folder, self.input_shape, self.outfmt, progress, args, feed)
 
     def _cli_shard(self, om: Path, dev: str, shard: list[Path], tmp: Path) -> dict:
         """One device through the CLI: the inputs hard-linked (or copied) into ``tmp/in`` under safe names
@@ -568,7 +582,7 @@ class AisBenchRunner(Runner):
         if api and len(self.devices) == 1:
             return self._api_shard(om, self.devices[0], inputs, out_dir, self.progress)
         out_dir.mkdir(parents=True, exist_ok=True)
-        left = runner.todo(inputs, out_dir)
+        left = [p for b in runner.cut(inputs, self.bs, out_dir) for p in b]  # whole batches, as one device
         shards = {d: s for d, s in zip(self.devices, _shards(left, self.bs, len(self.devices)), strict=True) if s}
         tmp = Path(tempfile.mkdtemp(prefix=".shards.", dir=out_dir)) if api else staging_dir(out_dir.parent)
         jobs, folders = {}, {}
