@@ -173,6 +173,12 @@ def write(art: Artifacts) -> Path:
     return path
 
 
+def _bound(stream: dict) -> str:
+    """Which stage bounded a streamed run: the device waited for most batches -> decode-bound."""
+    waits, batches = stream.get("decode_waits") or 0, stream.get("batches") or 0
+    return "decode-bound" if batches and waits * 2 > batches else "device-bound"
+
+
 def _pipeline_line(summary: dict, perf_rec: dict, bs: int) -> str:
     """The pipeline's own figures (``make infer`` over the dataset) beside the perf sweep's at its bs."""
     text = (
@@ -185,7 +191,15 @@ def _pipeline_line(summary: dict, perf_rec: dict, bs: int) -> str:
     e2e = summary.get("pipeline_throughput")
     if e2e:
         n = summary.get("samples_run", 0)
-        text += f"; end to end over {n} samples (first batch read to last output written): {e2e:.2f} samples/s"
+        st = summary.get("stream")
+        if isinstance(st, dict):  # STREAM=1: decode, inference and writing overlapped, from the images
+            text += (
+                f"; end to end, streamed from the images over {n} samples ({st.get('workers')} decode workers, ring of "
+                f"{st.get('ring')}; the device waited for decoding on {st.get('decode_waits')} of {st.get('batches')} "
+                f"batches: {_bound(st)}): {e2e:.2f} samples/s"
+            )
+        else:
+            text += f"; end to end over {n} samples (first batch read to last output written): {e2e:.2f} samples/s"
         if sweep and sweep.get("samples_per_s"):
             text += f", {100 * e2e / sweep['samples_per_s']:.0f} % of the sweep's bs {bs} figure above"
     return text + "."

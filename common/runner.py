@@ -164,6 +164,7 @@ def infer(
         samples_run=len(left),
         timing_source="ais_bench" if own else "host (perf_counter around run)",
         **({"pipeline_seconds": wall, "pipeline_throughput": len(left) / wall} if left and wall > 0 else {}),
+        **(feed.record() if hasattr(feed, "record") else {}),
     )
     return summary.write(out_dir, data)
 

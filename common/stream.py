@@ -110,6 +110,12 @@ class StreamFeed:
         bound = "decode-bound" if self.fill == 0 else "device-bound"
         return f"{bound}, ring {self.fill}/{self.depth}"
 
+    def record(self) -> dict:
+        """What the summary keeps of the stream: workers, ring depth, and how often the device waited."""
+        return {
+            "stream": {"workers": self.workers, "ring": self.depth, "batches": self.taken, "decode_waits": self.waits}
+        }
+
     def batches(self, batches: list[list[Path]], bs: int, shape: tuple[int, ...], pad: bool) -> Iterator:
         """Yield ``(paths, x)`` for each batch in order; ``x`` is a view of its ring slot, valid until the
         next batch is asked for (a static-batch session gets the short last batch zero-padded).

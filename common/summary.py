@@ -28,6 +28,7 @@ MEASURED = (
     "timing_source",
     "pipeline_seconds",
     "pipeline_throughput",
+    "stream",
 )
 
 

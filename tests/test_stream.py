@@ -283,3 +283,35 @@ def test_workers_and_pieces():
     assert default_workers(device=True, cores=2) == 2 and default_workers(device=False, cores=2) == 1
     assert default_workers(device=False, cores=1) == 1
     assert pieces(9, 2) == [(0, 4), (4, 9)] and pieces(1, 4) == [(0, 1)]
+
+
+def test_preprocess_record_is_written_o_n_per_run(tmp_path, monkeypatch):
+    """The record lists every image: rewriting it every 5 s made a run's writes grow as n x duration;
+    now it is rewritten when it has doubled, so a long run writes it a logarithmic number of times."""
+    from PIL import Image
+
+    src = tmp_path / "val"
+    src.mkdir()
+    for i in range(64):
+        Image.new("RGB", (40, 30), (i, 2 * i, 3 * i)).save(src / f"img{i:03d}.png")
+    clock = iter(range(0, 10_000, 10))  # every look at the clock: 10 s later
+    monkeypatch.setattr(preprocess.time, "monotonic", lambda: next(clock))
+    writes = []
+    real = preprocess._write_record
+    monkeypatch.setattr(
+        preprocess, "_write_record", lambda rec, images: (writes.append(len(images)), real(rec, images))
+    )
+    pre = small(manifest.load(MODEL)).preprocess
+    preprocess.run(src, tmp_path / "prep", pre, workers=1, progress=False, record=tmp_path / "rec.json")
+    assert writes[-1] == 64 and len(writes) <= 8
+    assert len(json.loads((tmp_path / "rec.json").read_text())["images"]) == 64
+
+
+def test_report_labels_the_streamed_figure_end_to_end():
+    from common import report
+
+    summary = {"throughput": 80.0, "timing_source": "host", "pipeline_throughput": 50.0, "samples_run": 9}
+    summary["stream"] = {"workers": 2, "ring": 4, "batches": 3, "decode_waits": 3}
+    line = report._pipeline_line(summary, {"rows": [{"bs": 4, "samples_per_s": 100.0}]}, 4)
+    assert "end to end, streamed from the images over 9 samples (2 decode workers" in line
+    assert "decode-bound): 50.00 samples/s, 50 % of the sweep's bs 4 figure" in line
