@@ -124,6 +124,7 @@ def infer(
     batches = cut(inputs, bs, out_dir)
     left = [p for b in batches for p in b]
     feed = feed or FileFeed()
+    shape = tuple(input_shape)
     times: list[float] = []
     filesinfo: dict = {}
     # Reads are synchronous (into one buffer, or the stream's ring slot); one writer thread formats and
@@ -135,20 +136,28 @@ def infer(
         bar(total=len(inputs), initial=len(inputs) - len(left), desc="infer", unit="img", enable=progress) as pb,
     ):
         pending = None
-        for paths, x in feed.batches(batches, bs, tuple(input_shape), session.batch is not None):
+        many = getattr(session, "pipeline", 1) if hasattr(feed, "groups") else 1  # ready batches per call
+        pad = session.batch is not None
+        groups = (
+            feed.groups(batches, bs, shape, pad, many)
+            if many > 1
+            else ([b] for b in feed.batches(batches, bs, shape, pad))
+        )
+        for group in groups:
             t0 = time.perf_counter()
-            outs = session.run(x)
-            times.append((time.perf_counter() - t0) * 1000)
-            if pending is not None:
-                pending.result()
-            pending = writer.submit(_write_batch, out_dir, paths, outs, outfmt)
-            filesinfo[len(filesinfo)] = {
-                "infiles": [str(p) for p in paths],
-                "outfiles": [
-                    str(out_dir / outputs.name(outputs.stem(p), k, outfmt)) for p in paths for k in range(len(outs))
-                ],
-            }
-            pb.update(len(paths))
+            results = session.run_many([x for _, x in group]) if len(group) > 1 else [session.run(group[0][1])]
+            times += [(time.perf_counter() - t0) * 1000 / len(group)] * len(group)
+            for (paths, _), outs in zip(group, results, strict=True):
+                if pending is not None:
+                    pending.result()
+                pending = writer.submit(_write_batch, out_dir, paths, outs, outfmt)
+                filesinfo[len(filesinfo)] = {
+                    "infiles": [str(p) for p in paths],
+                    "outfiles": [
+                        str(out_dir / outputs.name(outputs.stem(p), k, outfmt)) for p in paths for k in range(len(outs))
+                    ],
+                }
+                pb.update(len(paths))
             if hasattr(feed, "status"):
                 pb.set_postfix_str(feed.status(), refresh=False)
         if pending is not None:

@@ -120,6 +120,12 @@ class StreamFeed:
         """Yield ``(paths, x)`` for each batch in order; ``x`` is a view of its ring slot, valid until the
         next batch is asked for (a static-batch session gets the short last batch zero-padded).
         Batches with an image that does not decode are skipped; ``self.errors`` names them."""
+        for group in self.groups(batches, bs, shape, pad, 1):
+            yield from group
+
+    def groups(self, batches: list[list[Path]], bs: int, shape: tuple[int, ...], pad: bool, many: int) -> Iterator:
+        """Like ``batches``, but lists of up to ``many`` consecutive batches: the next one, waited for, and
+        those after it that are already decoded (at most RING - 1, so that the workers keep decoding)."""
         from multiprocessing import shared_memory
 
         import numpy as np
@@ -128,6 +134,7 @@ class StreamFeed:
             return
         row = int(np.prod(shape)) * 4
         depth = min(self.depth, len(batches))
+        many = max(1, min(many, depth - 1))
         shm = shared_memory.SharedMemory(create=True, size=depth * bs * row)
         ctx = get_context("spawn")  # no fork of a process that holds a runtime's threads
         tasks, done = ctx.Queue(), ctx.Queue()
@@ -149,35 +156,48 @@ class StreamFeed:
                 bins = [str(p) for p in paths[lo:hi]] if self.keep_bin else None
                 tasks.put((j, ((j % depth) * bs + lo) * row, srcs, bins))
 
+        group: list = []
         try:
             for p in procs:
                 p.start()
             for _ in range(depth):
                 submit()
-            for j, paths in enumerate(batches):
+            j = 0
+            while j < len(batches):
                 if left[j]:
                     self.waits += 1
                 while left[j]:
-                    self._receive(done, left, failed, procs)
-                self.fill = sum(1 for k in left if k > j and not left[k])
-                del left[j]
-                if j in failed:
-                    self.errors += failed.pop(j)
-                else:
+                    self._receive(done, left, failed, procs, POLL)
+                while self._receive(done, left, failed, procs, 0):
+                    pass  # whatever else is finished, so that ready batches join this call
+                end = j + 1
+                while end < len(batches) and end - j < many and left.get(end) == 0:
+                    end += 1
+                self.fill = sum(1 for k in left if k >= end and not left[k])
+                for k in range(j, end):
+                    del left[k]
+                    if k in failed:
+                        self.errors += failed.pop(k)
+                        continue
                     if self.keep_bin:
-                        self.written += [self.sources[p] for p in paths]
-                    x = ring[j % depth]
-                    if len(paths) < bs:
+                        self.written += [self.sources[p] for p in batches[k]]
+                    x = ring[k % depth]
+                    if len(batches[k]) < bs:
                         if pad:
-                            x[len(paths) :] = 0
+                            x[len(batches[k]) :] = 0
                         else:
-                            x = x[: len(paths)]
-                    self.taken += 1
-                    yield paths, x
-                    del x
-                if todo:
-                    submit()  # slot j mod depth is free again
+                            x = x[: len(batches[k])]
+                    group.append((batches[k], x))
+                if group:
+                    self.taken += len(group)
+                    yield group
+                group = []  # the session is done with these slots: they take the next batches
+                for _ in range(j, end):
+                    if todo:
+                        submit()
+                j = end
         finally:
+            group = []
             for _ in procs:
                 tasks.put(None)
             for p in procs:
@@ -191,9 +211,10 @@ class StreamFeed:
             shm.close()
             shm.unlink()
 
-    def _receive(self, done, left: dict, failed: dict, procs) -> None:
+    def _receive(self, done, left: dict, failed: dict, procs, timeout: float) -> bool:
+        """One worker's answer (waiting up to ``timeout`` s); False when none came. A dead worker is an error."""
         try:
-            j, n, errors, notes = done.get(timeout=POLL)
+            j, n, errors, notes = done.get(timeout=timeout) if timeout else done.get_nowait()
         except queue.Empty:
             dead = [p for p in procs if not p.is_alive()]
             if dead:
@@ -201,7 +222,7 @@ class StreamFeed:
                     f"a STREAM=1 decode worker died (exit {dead[0].exitcode}): out of memory? try fewer WORKERS or "
                     "a smaller RING"
                 ) from None
-            return
+            return False
         import sys
 
         for note in notes:
@@ -209,6 +230,7 @@ class StreamFeed:
         left[j] -= n
         if errors:
             failed.setdefault(j, []).extend(errors)
+        return True
 
 
 def check(feed: StreamFeed | None) -> None:

@@ -113,14 +113,21 @@ def ascend_env(lineage: str) -> dict:
 
 @pytest.mark.parametrize("lineage", ["tools2023", "msit2024"])
 def test_streamed_equals_staged_ais_bench_api(staged, lineage):
+    """The API feeds from the ring; on msit, ready slots go through infer_pipeline together."""
     env, run, fresh = staged
     run("onnx")  # the ONNX the OM is made from
     work = fresh(f"om-{lineage}")
     path = os.pathsep.join([str(FAKES), str(ROOT)])
     steps({**env, **ascend_env(lineage), "WORK": work}, "om " + STEPS, path=path)
     streamed = fresh(f"om-{lineage}-streamed", src=work)  # the OM, no .bin
-    proc = steps({**env, **ascend_env(lineage), "WORK": streamed, "STREAM": "1"}, "infer postprocess", path=path)
+    log = streamed / "calls.jsonl"
+    slow = {"FAKE_ASCEND_LOG": log, "FAKE_AIS_EXEC_MS": "300"}  # batches 1 and 2 are decoded while 0 runs
+    proc = steps(
+        {**env, **ascend_env(lineage), "WORK": streamed, "STREAM": "1", **slow}, "infer postprocess", path=path
+    )
     assert "streamed" in proc.stdout
+    pipelined = [c["feeds"] for c in map(json.loads, log.read_text().splitlines()) if c["tool"] == "run_pipeline"]
+    assert pipelined == ([2] if lineage == "msit2024" else [])  # msit: several ready slots in one call
     same_run(work / "om-bs4", streamed / "om-bs4")
     no_bin(streamed)
     summary = json.loads((streamed / "om-bs4" / "outputs_summary.json").read_text())

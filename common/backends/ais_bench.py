@@ -56,6 +56,7 @@ _THROUGHPUT = re.compile(r"^\[INFO\] throughput\b.*:\s*([0-9.eE+-]+)\s*$", re.MU
 SAFE_CHARS = "A-Z a-z 0-9 _ - . /"
 _SAFE_PATH = re.compile(r"^[_A-Za-z0-9/.-]+$")
 SHIM = Path(__file__).resolve().parent / "ais_bench_env"  # holds only pkg_resources.py
+PIPELINE = 3  # ready batches per msit infer_pipeline call (its H2D / compute / D2H queues are 3 deep)
 
 
 def _ms(entries: list) -> list[float]:
@@ -208,6 +209,31 @@ class AisBenchSession(Session):
         x = np.ascontiguousarray(batch, dtype=np.float32)
         outs = self._call("infer", self.session.infer, [x], mode=self.mode)
         return [np.asarray(o.to_host() if hasattr(o, "to_host") else o)[:n] for o in outs]
+
+    @property
+    def pipeline(self) -> int:
+        """How many ready batches one call takes: msit's ``infer_pipeline`` overlaps the copies of one with
+        the compute of another (``PIPELINE`` batches per call), else 1."""
+        return PIPELINE if hasattr(self.session, "infer_pipeline") and self.lineage == "msit" else 1
+
+    def run_many(self, batches: list[np.ndarray]) -> list[list[np.ndarray]]:
+        """Several batches in one ``infer_pipeline`` call (msit): all padded to one shape (its same-shape
+        rule: the mode is set from the last feed list), the outputs of all returned at the end."""
+        if len(batches) == 1 or self.pipeline == 1:
+            return [self.run(b) for b in batches]
+        sizes = [b.shape[0] for b in batches]
+        gear = self.batch or self.gear or self._gear_set or max(sizes)
+        if max(sizes) > gear:
+            raise BundleError(f"a batch of {max(sizes)} on an OM run at batch size {gear}")
+        feeds = []  # referenced by address until the call returns (BaseTensor): kept here
+        for b in batches:
+            if b.shape[0] < gear:
+                b = np.concatenate([b, np.zeros((gear - b.shape[0], *b.shape[1:]), b.dtype)])
+            feeds.append([np.ascontiguousarray(b, dtype=np.float32)])
+        if self.mode == "dymbatch":
+            self._gear_set = gear  # infer_pipeline sets it from the feeds' batch
+        outs = self._call("infer_pipeline", self.session.infer_pipeline, feeds, mode=self.mode)
+        return [[np.asarray(o)[:n] for o in out] for out, n in zip(outs, sizes, strict=True)]
 
     def own_timings(self) -> list[float]:
         """ais_bench's NPU compute time per execution (ms): msit ``summary()``, 2023 ``sumary()``."""
