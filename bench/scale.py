@@ -59,8 +59,8 @@ def timed(step: str, env: dict) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.splitlines()[0])
     ap.add_argument("--images", required=True)
     ap.add_argument("--labels", required=True)
     ap.add_argument("--work", required=True)
@@ -70,7 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", default="", help="a checkpoint (default: tests/synth_checkpoint.py makes one)")
     ap.add_argument("--only", choices=("staged", "streamed"))
     ap.add_argument("--out", default="")
-    a = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
     base = Path(a.work).resolve()
     base.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PROGRESS": "0", "MODEL": a.model, "BS": a.bs}
