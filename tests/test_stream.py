@@ -322,3 +322,18 @@ def test_report_labels_the_streamed_figure_end_to_end():
     line = report._pipeline_line(summary, {"rows": [{"bs": 4, "samples_per_s": 100.0}]}, 4)
     assert "end to end, streamed from the images over 9 samples (2 decode workers" in line
     assert "decode-bound): 50.00 samples/s, 50 % of the sweep's bs 4 figure" in line
+
+
+def test_make_all_streams(staged):
+    """STREAM=1 make all: no preprocess or info step, the same result, the report's end-to-end figure."""
+    env, run, fresh = staged
+    ref = run("onnx")
+    work = fresh("all")
+    labels = {"LABELS": Path(env["SAMPLE_DIR"]) / "val_label.txt"}
+    extra = {"BACKEND": "onnx", "WORK": work, "STREAM": "1", "PERF_BS": "4", "PERF_SECONDS": "0.1", **labels}
+    proc = steps({**env, **extra}, "all")
+    assert "preprocess:" not in proc.stdout and "info:" not in proc.stdout
+    same_run(ref, work / "onnx-bs4")
+    no_bin(work)
+    report = (work / "onnx-bs4" / "report.md").read_text()
+    assert "end to end, streamed from the images over 9 samples (2 decode workers, ring of 4" in report
