@@ -41,7 +41,10 @@ def pieces(n: int, workers: int) -> list[tuple[int, int]]:
 # ------------------------------------------------------------------------------------- the worker
 def _worker(shm_name: str, row_bytes: int, pre: Preprocess, tasks, done, parent: int) -> None:
     """Decode (slot, row, images) jobs into the ring until ``None`` (or the parent is gone)."""
+    import signal
     from multiprocessing import shared_memory
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle (it ends the workers)
 
     from common import preprocess
 
@@ -157,6 +160,7 @@ class StreamFeed:
                 tasks.put((j, ((j % depth) * bs + lo) * row, srcs, bins))
 
         group: list = []
+        finished = False
         try:
             for p in procs:
                 p.start()
@@ -196,17 +200,24 @@ class StreamFeed:
                     if todo:
                         submit()
                 j = end
+            finished = True
         finally:
             group = []
-            for _ in procs:
-                tasks.put(None)
+            for p in procs:  # done: each leaves at its None; interrupted or failed: ended now
+                if finished:
+                    tasks.put(None)
+                elif p.is_alive():
+                    p.terminate()
             for p in procs:
+                if p.pid is None:  # never started
+                    continue
                 p.join(timeout=5)
                 if p.is_alive():
                     p.terminate()
                     p.join()
-            tasks.close()
-            done.close()
+            for q in (tasks, done):
+                q.cancel_join_thread()
+                q.close()
             del ring
             shm.close()
             shm.unlink()

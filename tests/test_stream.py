@@ -163,6 +163,26 @@ def test_sigkill_then_rerun(staged):
     assert not {n for n in set(os.listdir("/dev/shm")) - shm_before if n.startswith("psm_")}
 
 
+def test_ctrl_c_ends_quietly(staged):
+    """Ctrl-C reaches the whole process group: the workers leave it to the main process, which ends them
+    and says how to resume, without a traceback from any of them."""
+    env, run, fresh = staged
+    work = fresh("interrupted")
+    full = {**os.environ, "PYTHONPATH": str(ROOT), "PROGRESS": "0", **{k: str(v) for k, v in env.items()}}
+    full.update({"BACKEND": "onnx", "WORK": str(work), "STREAM": "1", "BS": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "common", "infer"], env=full, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    out = work / "onnx-bs1" / "outputs"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not list(out.glob("*_0.txt")):
+        time.sleep(0.002)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted: finished files are kept" in err, err
+    assert "Traceback" not in err
+
+
 def test_shards_stream_the_batches_of_the_whole_run(staged):
     env, run, fresh = staged
     ref = run("onnx")
