@@ -357,3 +357,23 @@ def test_make_all_streams(staged):
     no_bin(work)
     report = (work / "onnx-bs4" / "report.md").read_text()
     assert "end to end, streamed from the images over 9 samples (2 decode workers, ring of 4" in report
+
+
+def test_streamed_dynamic_batch_om_through_infer_pipeline(staged):
+    """A dynamic-batch OM on msit: ready slots padded to the gear go through infer_pipeline together (its
+    mode set from the last feed list); the outputs are ONNX Runtime's staged ones (the stand-in computes
+    with it)."""
+    env, run, fresh = staged
+    ref = run("onnx")
+    work = fresh("om-dynamic")
+    path = os.pathsep.join([str(FAKES), str(ROOT)])
+    log = work / "calls.jsonl"
+    extra = {**ascend_env("msit2024"), "WORK": work, "DYNAMIC_BATCH": "1,4", "FAKE_ASCEND_LOG": log}
+    proc = steps({**env, **extra, "STREAM": "1", "FAKE_AIS_EXEC_MS": "300"}, "om infer postprocess", path=path)
+    assert "streamed" in proc.stdout
+    ours = {f.name: f.read_bytes() for f in (work / "om-bs4" / "outputs").iterdir()}
+    assert ours == {f.name: f.read_bytes() for f in (ref / "outputs").iterdir()}
+    assert (work / "om-bs4" / "result.json").read_bytes() == (ref / "result.json").read_bytes()
+    calls = [json.loads(c) for c in log.read_text().splitlines()]
+    assert [c["feeds"] for c in calls if c["tool"] == "run_pipeline"] == [2]
+    no_bin(work)
