@@ -16,6 +16,7 @@ import os
 import queue
 from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -87,6 +88,23 @@ def _worker(shm_name: str, row_bytes: int, pre: Preprocess, tasks, done, parent:
     finally:
         del buf
         shm.close()
+
+
+@contextmanager
+def _sigint_ignored():
+    """SIGINT ignored while the workers start (main thread only): they inherit it through spawn's exec, so a
+    Ctrl-C never interrupts one half-started (a traceback); one pressed in that instant is lost, not half-done."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 # ------------------------------------------------------------------------------------ the feed
@@ -162,8 +180,9 @@ class StreamFeed:
         group: list = []
         finished = False
         try:
-            for p in procs:
-                p.start()
+            with _sigint_ignored():  # a Ctrl-C is the main process's, never a half-started worker's
+                for p in procs:
+                    p.start()
             for _ in range(depth):
                 submit()
             j = 0
