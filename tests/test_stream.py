@@ -169,8 +169,13 @@ def test_ctrl_c_ends_quietly(staged):
     env, run, fresh = staged
     run("onnx")  # the model files
     work = fresh("interrupted")
+    photos = sorted((Path(env["SAMPLE_DIR"]) / "val").iterdir())
+    val = work / "val"  # 300 images (links to the sample photos), so that the run lasts beyond its start
+    val.mkdir()
+    for i in range(300):
+        os.link(photos[i % len(photos)], val / f"img{i:03d}{photos[i % len(photos)].suffix}")
     full = {**os.environ, "PYTHONPATH": str(ROOT), "PROGRESS": "0", **{k: str(v) for k, v in env.items()}}
-    full.update({"BACKEND": "onnx", "WORK": str(work), "STREAM": "1", "BS": "1"})
+    full.update({"BACKEND": "onnx", "WORK": str(work), "STREAM": "1", "BS": "1", "DATASET": str(val)})
     proc = subprocess.Popen(
         [sys.executable, "-m", "common", "infer"], env=full, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
