@@ -177,7 +177,12 @@ def test_ctrl_c_ends_quietly(staged):
     full = {**os.environ, "PYTHONPATH": str(ROOT), "PROGRESS": "0", **{k: str(v) for k, v in env.items()}}
     full.update({"BACKEND": "onnx", "WORK": str(work), "STREAM": "1", "BS": "1", "DATASET": str(val)})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "common", "infer"], env=full, stderr=subprocess.PIPE, text=True, start_new_session=True
+        [sys.executable, "-m", "common", "infer"],
+        env=full,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background job's shell ignores it
     )
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
     deadline = time.monotonic() + 120
