@@ -7,6 +7,7 @@ at the end one table puts every figure beside its baseline and goal (``summary.j
     python -m bench.run --only preprocess       bundle preprocess vs the guides' pipeline (and start-up)
     python -m bench.run --only postprocess      bundle postprocess vs the guides' algorithm, TXT and BIN
     python -m bench.run --only pipeline         inference in the pipeline vs the bare session loop
+    python -m bench.run --only stream           STREAM=1 vs staged (CPU, and a device at the published 310P3 time)
     python -m bench.run --only ort-vs-torch     ONNX Runtime vs PyTorch on the guide models
                                                 (``--only models`` is the same; ``--models`` picks some)
 
@@ -27,7 +28,7 @@ from bench.report import table
 from common import manifest, settings
 from common.errors import BundleError
 
-CHOICES = ("preprocess", "postprocess", "ort-vs-torch", "pipeline", "models")
+CHOICES = ("preprocess", "postprocess", "ort-vs-torch", "pipeline", "stream", "models")
 QUICK_MODEL = "efficientnet-lite0"  # the demo model: the quickest to export and time
 
 
@@ -113,6 +114,10 @@ def summary_rows(found: dict[str, dict]) -> list[dict]:
                 "exact": f"{_mark(pipe['outputs_identical'])} outputs",
             }
         )
+    if found.get("stream"):
+        from bench import stream_bench
+
+        rows += stream_bench.summary_rows(found["stream"])
     post = found.get("postprocess")
     if post:
         fps, same = post["files_per_s"], post["result_identical"]
@@ -172,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     report.set_results(args.out)
     models = args.models or ([QUICK_MODEL] if args.quick else guide)
-    todo = ["preprocess", "postprocess", "ort-vs-torch", "pipeline"]
+    todo = ["preprocess", "postprocess", "ort-vs-torch", "pipeline", "stream"]
     if args.only:
         todo = ["ort-vs-torch" if args.only == "models" else args.only]
 
@@ -206,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
             data = mod.run(quick=args.quick)
             if not data["outputs_identical"]:
                 problems.append("the pipeline's TXT outputs differ from '%f' of the bare loop's outputs")
+        elif name == "stream":
+            from bench import stream_bench as mod
+
+            data = mod.run(quick=args.quick)
+            if not (data["cpu"]["outputs_identical"] and data["device"]["outputs_identical"]):
+                problems.append("a streamed run's outputs differ from the staged run's")
         else:
             from bench import ort_vs_torch as mod
 

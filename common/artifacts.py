@@ -173,6 +173,18 @@ class Artifacts:
         mine = self.shard_stems()
         return [p for p in dataset_info.read_info(info) if p.stem in mine] if mine else []
 
+    def stream_sources(self) -> dict[Path, Path]:
+        """STREAM=1's inputs: {the .bin path the staged run would read: its image}, in the images' natural
+        order (the info file's), this SHARD's slice of DATASET."""
+        from common.images import list_images
+
+        val, _ = self.dataset()
+        images = list_images(val)
+        if self.cfg.shard is not None:
+            images = self.cfg.shard.slice(images, self.cfg.bs)
+        prep = self.cfg.layout.prep_dir
+        return {prep / f"{img.stem}.bin": img for img in images}
+
     def shard_stems(self) -> set[str]:
         """The image stems of this run's SHARD of DATASET (cut on batches of BS)."""
         from common.images import list_images

@@ -39,10 +39,10 @@ def om_step(art: Artifacts) -> Path:
 
 
 # ---------------------------------------------------------------- dataset
-def preprocess_step(art: Artifacts) -> Path:
-    from common import preprocess
+def _prep_folder(art: Artifacts) -> dict:
+    """The preprocessing folder for this dataset and preprocessing, its record stamped: a folder made for
+    another one is started over. Returns the record's finished images ({name: fingerprint})."""
     from common.images import list_images
-    from common.progress import enabled
 
     cfg = art.cfg
     val, _ = art.dataset()
@@ -62,6 +62,18 @@ def preprocess_step(art: Artifacts) -> Path:
     if rec is None:
         prep.mkdir(parents=True, exist_ok=True)
         atomic.write_json(mark, stamp)
+    images = rec.get("images") if rec else None
+    return images if isinstance(images, dict) else {}
+
+
+def preprocess_step(art: Artifacts) -> Path:
+    from common import preprocess
+    from common.progress import enabled
+
+    cfg = art.cfg
+    val, _ = art.dataset()
+    prep, mark = cfg.layout.prep_dir, cfg.layout.prep_record
+    _prep_folder(art)
     outcome = preprocess.run(
         val, prep, cfg.model.preprocess, progress=enabled(), record=mark, shard=cfg.shard, bs=cfg.bs
     )
@@ -90,9 +102,11 @@ def infer_step(art: Artifacts) -> dict:
     from common.weights import cached_md5
 
     cfg = art.cfg
-    inputs = art.inputs()
+    streamed = cfg.settings.stream
+    sources = art.stream_sources() if streamed else None  # STREAM=1: {<stem>.bin name: image}
+    inputs = list(sources) if streamed else art.inputs()
     outputs.check_unique(inputs)  # x.a.bin and x.b.bin would both be x_0.*, on every backend
-    gone = [p for p in inputs if not p.is_file()]
+    gone = [] if streamed else [p for p in inputs if not p.is_file()]  # STREAM=1 names .bin files it never writes
     if gone:
         raise BundleError(
             f"{cfg.layout.info}: names {len(gone)} .bin file(s) that are not there (e.g. {gone[0]}): "
@@ -100,10 +114,12 @@ def infer_step(art: Artifacts) -> dict:
         )
     run = cfg.run
     setup = {"model": cached_md5(art.model_file()), "bs": cfg.bs, "outfmt": cfg.settings.outfmt}
-    stamps = {outputs.stem(p): fingerprint(p) for p in inputs}
+    kind = "images" if streamed else "bin"  # what the stamps fingerprint: the images (STREAM=1) or the .bin files
+    stamps = {outputs.stem(p): fingerprint(sources[p] if streamed else p) for p in inputs}
     mark = run.file("infer.json")
     with art.runner() as runner:
         runner.prepare()  # the model loads (and the settings were valid) before anything is deleted
+        feed = _stream_feed(art, runner, sources) if streamed else None
         rec = records.read(mark)
         old = {k: rec.get(k) for k in setup} if rec else None
         if old is None and run.outputs.exists():  # a record that does not parse is absent
@@ -114,19 +130,53 @@ def infer_step(art: Artifacts) -> dict:
             workdir.rmtree(run.outputs)
         elif run.outputs.exists():
             known = rec.get("inputs") if rec and isinstance(rec.get("inputs"), dict) else {}
+            known = known if rec.get("inputs_of", "bin") == kind else {}
             redone, removed = _reconcile(run.outputs, stamps, known, cfg.model.classes)
             if redone or removed:
                 say(f"infer: {redone} output(s) redone (input changed), {removed} removed (input gone)")
         run.dir.mkdir(parents=True, exist_ok=True)
         # for make merge: which shard of which dataset this run holds
         shard = {"shard": str(cfg.shard), "backend": cfg.backend, "dataset": art.dataset_id()} if cfg.shard else {}
-        records.write(mark, {**setup, **shard, "inputs": stamps})
-        summary = runner.infer(inputs, run.outputs)
+        records.write(mark, {**setup, **shard, "inputs": stamps, "inputs_of": kind})
+        try:
+            summary = runner.infer(inputs, run.outputs)
+        finally:
+            if feed is not None and feed.keep_bin:
+                _record_bins(art, feed)
+    how = f"streamed, {feed.workers} decode workers, " if feed is not None else ""
     say(
         f"infer: {summary.get('samples', len(inputs))} samples -> {run.outputs} "
-        f"({summary['throughput']:.1f} samples/s by {summary.get('timing_source', cfg.backend)})"
+        f"({how}{summary['throughput']:.1f} samples/s by {summary.get('timing_source', cfg.backend)})"
     )
+    if feed is not None:
+        from common import stream
+
+        stream.check(feed)
     return summary
+
+
+def _stream_feed(art: Artifacts, runner, sources: dict):
+    """STREAM=1's feed for ``runner`` (which refuses it when its tool reads folders); KEEP_BIN=1 readies the
+    preprocessing folder the workers also write."""
+    from common import stream
+
+    s = art.cfg.settings
+    device = art.cfg.backend == "om" or "cpu" not in runner.describe().lower()
+    workers = s.workers or stream.default_workers(device)
+    feed = stream.StreamFeed(sources, art.cfg.model.preprocess, workers, s.ring, keep_bin=s.keep_bin)
+    runner.stream(feed)
+    if s.keep_bin:
+        feed.finished = _prep_folder(art)
+    return feed
+
+
+def _record_bins(art: Artifacts, feed) -> None:
+    """KEEP_BIN=1: the images whose .bin the workers finished join the preprocessing record (written once)."""
+    from common.preprocess import _write_record, fingerprint
+
+    done = dict(feed.finished)
+    done.update({img.name: fingerprint(img) for img in feed.written})
+    _write_record(art.cfg.layout.prep_record, done)
 
 
 def _reconcile(out_dir: Path, stamps: dict[str, list[int]], known: dict, width: int | None = None) -> tuple[int, int]:
@@ -160,7 +210,10 @@ def postprocess_step(art: Artifacts) -> Path:
     cfg = art.cfg
     _, labels = art.dataset()
     info = cfg.layout.info
-    expect = [outputs.stem(p) for p in dataset_info.read_info(info)] if info.is_file() else None
+    if cfg.settings.stream:  # the images streamed, not a (maybe older) info file
+        expect = [outputs.stem(p) for p in art.stream_sources()]
+    else:
+        expect = [outputs.stem(p) for p in dataset_info.read_info(info)] if info.is_file() else None
     # width: BIN is read as written, float32 or (ais_bench, an fp16 OM) float16
     acc = postprocess.evaluate(cfg.run.outputs, labels, cfg.model.label_offset, expect=expect, width=cfg.model.classes)
     path = postprocess.write_result(acc, cfg.run.dir)
@@ -231,8 +284,9 @@ def all_step(art: Artifacts) -> None:
     onnx_step(art)
     if art.cfg.backend in ("om", "benchmark"):
         om_step(art)
-    preprocess_step(art)
-    info_step(art)
+    if not art.cfg.settings.stream:  # STREAM=1: decoded into memory by infer
+        preprocess_step(art)
+        info_step(art)
     infer_step(art)
     postprocess_step(art)
     perf_step(art)

@@ -310,7 +310,7 @@ def run(
     outcome.kept = len(done)
     workers = workers or len(os.sched_getaffinity(0))
     errors: list[str] = []
-    last = time.monotonic()
+    last, written = time.monotonic(), max(1, len(done))
     with bar(total=len(images), initial=len(done), desc="preprocess", unit="img", enable=progress) as pb:
         _init(pre)
         if workers <= 1 or len(todo) < 8:
@@ -332,9 +332,11 @@ def run(
                 else:
                     errors.append(message)
                 pb.update()
-                if record is not None and time.monotonic() - last > 5:  # a kill loses at most 5 s of work
+                # the record holds every image: rewritten only when it has doubled since (and 5 s passed), so
+                # a run writes O(n) in all; a .bin missing from it after a kill still counts (newer than its image)
+                if record is not None and len(done) >= 2 * written and time.monotonic() - last > 5:
                     _write_record(record, done)
-                    last = time.monotonic()
+                    last, written = time.monotonic(), len(done)
         finally:
             if pool is not None:
                 pool.terminate()

@@ -182,6 +182,12 @@ def write(art: Artifacts) -> Path:
     return path
 
 
+def _bound(stream: dict) -> str:
+    """Which stage bounded a streamed run: the device waited for most batches -> decode-bound."""
+    waits, batches = stream.get("decode_waits") or 0, stream.get("batches") or 0
+    return "decode-bound" if batches and waits * 2 > batches else "device-bound"
+
+
 def _pipeline_line(summary: dict, perf_rec: dict, bs: int) -> str:
     """The pipeline's own figures (``make infer`` over the dataset) beside the perf sweep's at its bs."""
     text = (
@@ -197,7 +203,15 @@ def _pipeline_line(summary: dict, perf_rec: dict, bs: int) -> str:
         over = f"over {n} samples" if n else "over the samples of an earlier run"
         if summary.get("measured_earlier"):
             over += " (measured by an earlier `make infer`: the last one had nothing left to infer)"
-        text += f"; end to end {over} (first batch read to last output written): {e2e:.2f} samples/s"
+        st = summary.get("stream")
+        if isinstance(st, dict):  # STREAM=1: decode, inference and writing overlapped, from the images
+            text += (
+                f"; end to end, streamed from the images {over} ({st.get('workers')} decode workers, ring of "
+                f"{st.get('ring')}; the device waited for decoding on {st.get('decode_waits')} of {st.get('batches')} "
+                f"batches: {_bound(st)}): {e2e:.2f} samples/s"
+            )
+        else:
+            text += f"; end to end {over} (first batch read to last output written): {e2e:.2f} samples/s"
         if sweep and sweep.get("samples_per_s"):
             text += f", {100 * e2e / sweep['samples_per_s']:.0f} % of the sweep's bs {bs} figure above"
     return text + "."

@@ -74,6 +74,29 @@ def todo(inputs: list[Path], out_dir: Path) -> list[Path]:
     return [p for p in inputs if outputs.stem(p) not in done]
 
 
+def cut(inputs: list[Path], bs: int, out_dir: Path) -> list[list[Path]]:
+    """The batches still to run: ``inputs`` cut into batches of ``bs`` from index 0 (staged and streamed
+    alike, so batch-dependent numerics agree); a batch is skipped only when every one of its samples has
+    valid outputs, otherwise the whole batch is run again."""
+    files = outputs.files_by_stem(out_dir)
+    finished = {stem for stem, fs in files.items() if all(outputs.valid(f) for f in fs)}
+    batches = [inputs[i : i + bs] for i in range(0, len(inputs), bs)]
+    return [b for b in batches if not all(outputs.stem(p) in finished for p in b)]
+
+
+class FileFeed:
+    """The staged run's batches: each read from its .bin files into one reused buffer."""
+
+    def batches(self, batches: list[list[Path]], bs: int, shape: tuple[int, ...], pad: bool):
+        buf = np.zeros((bs, *shape), dtype=np.float32)
+        for paths in batches:
+            x = read_into(paths, buf)
+            if len(paths) < bs and pad:
+                buf[len(paths) :] = 0
+                x = buf
+            yield paths, x
+
+
 def infer(
     session: Session,
     inputs: list[Path],
@@ -83,11 +106,13 @@ def infer(
     outfmt: str = "TXT",
     progress: bool = True,
     args: dict | None = None,
+    feed=None,
 ) -> dict:
     """Run ``inputs`` (.bin files) through ``session`` in batches of ``bs`` into ``out_dir``.
 
-    Samples whose outputs already exist are skipped (resume). A static-batch session gets its last
-    batch zero-padded; the padding writes no files. Returns the summary (also written as
+    Batches whose outputs already exist are skipped (resume, ``cut``). A static-batch session gets its
+    last batch zero-padded; the padding writes no files. ``feed`` gives the batches' arrays: the .bin
+    files (``FileFeed``, the default) or ``common.stream.StreamFeed`` (STREAM=1). Returns the summary (also written as
     ``<out_dir>_summary.json``, where ais_bench writes it).
     """
     out_dir = Path(out_dir)
@@ -96,41 +121,50 @@ def infer(
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in out_dir.glob(".*.tmp"):
         stale.unlink(missing_ok=True)
-    left = todo(inputs, out_dir)
-    batches = [left[i : i + bs] for i in range(0, len(left), bs)]
+    batches = cut(inputs, bs, out_dir)
+    left = [p for b in batches for p in b]
+    feed = feed or FileFeed()
+    shape = tuple(input_shape)
     times: list[float] = []
     filesinfo: dict = {}
-    buf = np.zeros((bs, *input_shape), dtype=np.float32)  # one input buffer, reused for every batch
-    # Reads are synchronous (into ``buf``); one writer thread formats and writes a whole batch while the
-    # next one runs, and at most one batch waits for it, so the host work fits in the gaps the session's
-    # own threads leave instead of competing with them.
+    # Reads are synchronous (into one buffer, or the stream's ring slot); one writer thread formats and
+    # writes a whole batch while the next one runs, and at most one batch waits for it, so the host work
+    # fits in the gaps the session's own threads leave instead of competing with them.
     start = time.perf_counter()
     with (
         ThreadPoolExecutor(max_workers=1) as writer,
         bar(total=len(inputs), initial=len(inputs) - len(left), desc="infer", unit="img", enable=progress) as pb,
     ):
         pending = None
-        for n, paths in enumerate(batches):
-            real = len(paths)
-            x = read_into(paths, buf)
-            if real < bs and session.batch is not None:
-                buf[real:] = 0
-                x = buf
+        many = getattr(session, "pipeline", 1) if hasattr(feed, "groups") else 1  # ready batches per call
+        pad = session.batch is not None
+        groups = (
+            feed.groups(batches, bs, shape, pad, many)
+            if many > 1
+            else ([b] for b in feed.batches(batches, bs, shape, pad))
+        )
+        for group in groups:
             if hasattr(session, "where"):  # named by the watchdog if this batch stalls
-                session.where = f", batch {n + 1} of {len(batches)} of BS={bs}: {paths[0].name} .. {paths[-1].name}"
+                first, last = group[0][0], group[-1][0]
+                session.where = (
+                    f", batch {len(filesinfo) + 1} of {len(batches)} of BS={bs}: {first[0].name} .. {last[-1].name}"
+                )
             t0 = time.perf_counter()
-            outs = session.run(x)
-            times.append((time.perf_counter() - t0) * 1000)
-            if pending is not None:
-                pending.result()
-            pending = writer.submit(_write_batch, out_dir, paths, outs, outfmt)
-            filesinfo[n] = {
-                "infiles": [str(p) for p in paths],
-                "outfiles": [
-                    str(out_dir / outputs.name(outputs.stem(p), k, outfmt)) for p in paths for k in range(len(outs))
-                ],
-            }
-            pb.update(real)
+            results = session.run_many([x for _, x in group]) if len(group) > 1 else [session.run(group[0][1])]
+            times += [(time.perf_counter() - t0) * 1000 / len(group)] * len(group)
+            for (paths, _), outs in zip(group, results, strict=True):
+                if pending is not None:
+                    pending.result()
+                pending = writer.submit(_write_batch, out_dir, paths, outs, outfmt)
+                filesinfo[len(filesinfo)] = {
+                    "infiles": [str(p) for p in paths],
+                    "outfiles": [
+                        str(out_dir / outputs.name(outputs.stem(p), k, outfmt)) for p in paths for k in range(len(outs))
+                    ],
+                }
+                pb.update(len(paths))
+            if hasattr(feed, "status"):
+                pb.set_postfix_str(feed.status(), refresh=False)
         if pending is not None:
             pending.result()
     wall = time.perf_counter() - start
@@ -144,6 +178,7 @@ def infer(
         samples_run=len(left),
         timing_source="ais_bench" if own else "host (perf_counter around run)",
         **({"pipeline_seconds": wall, "pipeline_throughput": len(left) / wall} if left and wall > 0 else {}),
+        **(feed.record() if hasattr(feed, "record") else {}),
     )
     return summary.write(out_dir, data)
 
@@ -166,6 +201,10 @@ class SessionRunner(Runner):
         self.outfmt, self.progress, self.perf_seconds, self.args = outfmt, progress, perf_seconds, args or {}
         self._sessions: dict[int, Session] = {}
         self.name = "session"
+        self.feed = None  # STREAM=1: the stream's batches instead of the .bin files (``stream``)
+
+    def stream(self, feed) -> None:
+        self.feed = feed
 
     def session(self, bs: int) -> Session:
         """The session for batch size ``bs``: one per distinct model file, opened on first use."""
@@ -178,7 +217,7 @@ class SessionRunner(Runner):
 
     def infer(self, inputs: list[Path], out_dir: Path) -> dict:
         s = self.session(self.bs)
-        return infer(s, inputs, self.bs, out_dir, self.input_shape, self.outfmt, self.progress, self.args)
+        return infer(s, inputs, self.bs, out_dir, self.input_shape, self.outfmt, self.progress, self.args, self.feed)
 
     def perf(self, bs: int) -> perf.PerfRow:
         with self.open_session(bs) if bs != self.bs else _Borrowed(self.session(bs)) as s:

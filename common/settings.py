@@ -145,6 +145,27 @@ TABLE: tuple[Setting, ...] = (
     ),
     Setting("AIS_BENCH_PYTHON", "", "text", "interpreter with ais_bench installed, for its CLI (default python3)"),
     Setting("BENCHMARK_TOOL", "", "text", "the legacy benchmark.<arch> (default: on PATH or in the current folder)"),
+    # issue 17: the streaming run (decode workers -> shared-memory ring -> the session, no .bin files)
+    Setting(
+        "STREAM",
+        "0",
+        "flag",
+        "1: make infer / make all decode the images straight into a shared-memory ring of batches and infer from "
+        "it (no preprocess, info or .bin files; the same output bytes); in-process backends only",
+    ),
+    Setting(
+        "KEEP_BIN", "0", "flag", "1 with STREAM=1: the decode workers also write the .bin files (a finished preprocess)"
+    ),
+    Setting(
+        "WORKERS",
+        "0",
+        "int",
+        "decode processes of STREAM=1 (0: every core for a device backend, cores - 1 (at least 1) for a CPU one)",
+        minimum=0,
+    ),
+    Setting(
+        "RING", "4", "int", "batch slots in STREAM=1's shared-memory ring (memory: RING x BS x one input)", minimum=2
+    ),
     Setting("PYTHON", "python3.11", "text", "interpreter that creates the venv (VENV= uses it as is)", scope="make"),
     Setting(
         "VENV",

@@ -29,6 +29,7 @@ MEASURED = (
     "pipeline_seconds",
     "pipeline_throughput",
     "measured_samples",
+    "stream",
 )
 # the figures a summary must hold as numbers to be trusted (a record that does not parse is absent)
 NUMBERS = ("throughput", "host_throughput", "pipeline_seconds", "pipeline_throughput", "samples", "samples_run")

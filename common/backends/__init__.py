@@ -79,6 +79,14 @@ class Runner:
         """Check now that inference can start (the model loads, the tool is there), so that a step
         fails before it deletes anything."""
 
+    def stream(self, feed) -> None:
+        """Infer from ``feed`` (``common.stream.StreamFeed``, STREAM=1) instead of the .bin files; a runner
+        whose tool reads a folder itself refuses in one line."""
+        raise BundleError(
+            f"STREAM=1: BACKEND={self.name} runs a tool that reads a folder of .bin files; stream with BACKEND=onnx, "
+            "torch or om (the ais_bench API), or run without STREAM=1"
+        )
+
     def record(self) -> dict:
         """What ``perf.json`` should record beyond the rows (the device, checks such as TensorRT's fp16
         agreement with fp32); ``notes`` (lines) also go under the table."""

@@ -57,6 +57,7 @@ _THROUGHPUT = re.compile(r"^\[INFO\] throughput\b.*:\s*([0-9.eE+-]+)\s*$", re.MU
 SAFE_CHARS = "A-Z a-z 0-9 _ - . /"
 _SAFE_PATH = re.compile(r"^[_A-Za-z0-9/.-]+$")
 SHIM = Path(__file__).resolve().parent / "ais_bench_env"  # holds only pkg_resources.py
+PIPELINE = 3  # ready batches per msit infer_pipeline call (its H2D / compute / D2H queues are 3 deep)
 
 
 def _ms(entries: list) -> list[float]:
@@ -219,6 +220,31 @@ class AisBenchSession(Session):
         x = np.ascontiguousarray(batch, dtype=np.float32)
         outs = self._call("infer", self.session.infer, [x], mode=self.mode)
         return [np.asarray(o.to_host() if hasattr(o, "to_host") else o)[:n] for o in outs]
+
+    @property
+    def pipeline(self) -> int:
+        """How many ready batches one call takes: msit's ``infer_pipeline`` overlaps the copies of one with
+        the compute of another (``PIPELINE`` batches per call), else 1."""
+        return PIPELINE if hasattr(self.session, "infer_pipeline") and self.lineage == "msit" else 1
+
+    def run_many(self, batches: list[np.ndarray]) -> list[list[np.ndarray]]:
+        """Several batches in one ``infer_pipeline`` call (msit): all padded to one shape (its same-shape
+        rule: the mode is set from the last feed list), the outputs of all returned at the end."""
+        if len(batches) == 1 or self.pipeline == 1:
+            return [self.run(b) for b in batches]
+        sizes = [b.shape[0] for b in batches]
+        gear = self.batch or self.gear or self._gear_set or max(sizes)
+        if max(sizes) > gear:
+            raise BundleError(f"a batch of {max(sizes)} on an OM run at batch size {gear}")
+        feeds = []  # referenced by address until the call returns (BaseTensor): kept here
+        for b in batches:
+            if b.shape[0] < gear:
+                b = np.concatenate([b, np.zeros((gear - b.shape[0], *b.shape[1:]), b.dtype)])
+            feeds.append([np.ascontiguousarray(b, dtype=np.float32)])
+        if self.mode == "dymbatch":
+            self._gear_set = gear  # infer_pipeline sets it from the feeds' batch
+        outs = self._call("infer_pipeline", self.session.infer_pipeline, feeds, mode=self.mode)
+        return [[np.asarray(o)[:n] for o in out] for out, n in zip(outs, sizes, strict=True)]
 
     def own_timings(self) -> list[float]:
         """ais_bench's NPU compute time per execution (ms): msit ``summary()``, 2023 ``sumary()``."""
@@ -549,6 +575,19 @@ class AisBenchRunner(Runner):
         self.gears = tuple(int(g) for g in dynamic) if isinstance(dynamic, (list, tuple)) else ()
         self.dynamic = bool(dynamic)
         self.args, self.log_dir = args or {}, log_dir
+        self.feed = None
+
+    def stream(self, feed) -> None:
+        """STREAM=1 feeds the API's session from the ring; the CLI reads a folder, and several NPUs run
+        shards of .bin files."""
+        if not api_available():
+            raise BundleError(
+                "STREAM=1: the ais_bench CLI reads a folder of .bin files (its Python API does not import here): "
+                "install the ais_bench/aclruntime wheels for this interpreter, or run without STREAM=1"
+            )
+        if len(self.devices) > 1:
+            raise BundleError(f"STREAM=1 runs one NPU: DEVICE={','.join(self.devices)} shards folders of .bin files")
+        self.feed = feed
 
     def _dym(self, bs: int) -> list[str]:
         return ["--dymBatch", str(bs)] if self.dynamic else []
@@ -566,7 +605,8 @@ class AisBenchRunner(Runner):
         gear = self.bs if self.dynamic else None
         with ready or AisBenchSession(om, device=dev, gear=gear, timeout=self.timeout) as session:
             args = {**self.args, "device": dev}
-            return runner.infer(session, shard, self.bs, folder, self.input_shape, self.outfmt, progress, args)
+            feed = self.feed
+            return runner.infer(session, shard, self.bs, folder, self.input_shape, self.outfmt, progress, args, feed)
 
     def _cli_shard(self, om: Path, dev: str, shard: list[Path], tmp: Path) -> dict:
         """One device through the CLI: the inputs hard-linked (or copied) into ``tmp/in`` under safe names
@@ -632,7 +672,7 @@ class AisBenchRunner(Runner):
         if api and len(self.devices) == 1:
             return self._api_shard(om, self.devices[0], inputs, out_dir, self.progress)
         out_dir.mkdir(parents=True, exist_ok=True)
-        left = runner.todo(inputs, out_dir)
+        left = [p for b in runner.cut(inputs, self.bs, out_dir) for p in b]  # whole batches, as one device
         shards = {d: s for d, s in zip(self.devices, _shards(left, self.bs, len(self.devices)), strict=True) if s}
         tmp = Path(tempfile.mkdtemp(prefix=".shards.", dir=out_dir)) if api else staging_dir(out_dir.parent)
         jobs, folders = {}, {}

@@ -558,13 +558,40 @@ class InferenceSession:
                 blobs = [f._array.tobytes() for f in feeds]
             else:
                 raise TypeError("run(): incompatible function arguments (expected Tensor or BaseTensor feeds)")
+        self._check_sizes(blobs)
+        return self._inference(output_names, blobs)
+
+    def _check_sizes(self, blobs: list[bytes]) -> None:
         for i, blob in enumerate(blobs[: len(self._inputs)]):
             d = self._inputs[i]
             if len(blob) != d.realsize:
                 _error(f"Check i:{i} name:{d.name} in size:{len(blob)} needsize:{d.realsize} not match")
                 _error("Check InVector failed ret:-1")
                 raise RuntimeError(_get_error(APP_ERR_ACL_FAILURE))
-        return self._inference(output_names, blobs)
+
+    def run_pipeline(self, output_names, inputs_list, shapes_list, auto_dym_shape=False, auto_dym_dims=False):
+        """msit's ``PyInferenceSession::InferPipeline``: every feed list goes through H2D, execute and D2H
+        (three threads with depth-3 queues in C++; one after another here), and the outputs of all of them
+        come back together at the end, already on the host. Every feed is checked against the input size
+        the front-end set once before the call (from the last feed list's shapes): feeds of one shape."""
+        if auto_dym_shape or auto_dym_dims:
+            return self._not_imitated()
+        self._set_context()
+        results = []
+        for feeds in inputs_list:
+            feeds = list(feeds)
+            if not feeds or not all(isinstance(f, BaseTensor) for f in feeds):
+                raise TypeError("run_pipeline(): incompatible function arguments (expected lists of BaseTensor)")
+            self._device_memory_ok(sum(f.size for f in feeds))
+            blobs = [f._bytes() for f in feeds]
+            _MemoryTimes.h2d.extend([0.001] * len(blobs))
+            self._check_sizes(blobs)
+            outs = self._inference(output_names, blobs)
+            for t in outs:
+                t.to_host()
+            results.append(outs)
+        _fakeom.log_call("run_pipeline", lineage=LINEAGE, device=self._device, pid=os.getpid(), feeds=len(results))
+        return results
 
     def _inference(self, output_names: list[str], blobs: list[bytes]) -> list[Tensor]:
         if len(blobs) != len(self._inputs):
@@ -625,11 +652,11 @@ class InferenceSession:
             self._times.append((end - start) * 1000)
         return outs
 
-    # -- pipeline / iteration APIs of msit (not imitated)
+    # -- inner-iteration APIs of msit (not imitated)
     def _not_imitated(self, *_args, **_kwargs):
-        raise RuntimeError("aclruntime stand-in: pipeline and inner-iteration inference are not imitated")
+        raise RuntimeError("aclruntime stand-in: inner-iteration and dynamic-shape pipeline inference are not imitated")
 
-    run_pipeline = first_inner_run = inner_run = _not_imitated
+    first_inner_run = inner_run = _not_imitated
 
     # -- teardown
     def _destroy(self) -> None:
@@ -688,7 +715,7 @@ def model(modelPath: str, deviceId: int = 0, options: session_options | None = N
 
 if MSIT:
 
-    class infer_options:  # noqa: N801 - only to exist; run_pipeline is not imitated
+    class infer_options:  # noqa: N801 - only to exist (the CLI's pipeline options are not imitated)
         def __init__(self):
             self.output_dir = ""
             self.auto_dym_shape = False

@@ -10,6 +10,9 @@ Behaviour imitated from ait/components/benchmark/ais_bench/infer/interface.py (m
   ``exec_time_list`` holds ``(start, end)`` pairs in ms.
 - ``finalize()`` is a staticmethod that tears down the whole process (every context, aclFinalize);
   ``free_resource()`` unloads one session and destroys its own context.
+- ``infer_pipeline(feeds_list, mode)``: every feed list as a ``BaseTensor`` of its numpy buffer; the mode
+  set once from the *last* feed list's shapes (so every feed must have that shape: a different one fails
+  aclruntime's size check); ``session.run_pipeline`` returns the outputs of all feeds at the end.
 - The constructor reads the input/output descriptors once (``intensors_desc``/``outtensors_desc``).
 """
 
@@ -166,7 +169,7 @@ class InferSession:
         return outputs
 
     def run_pipeline(self, *args, **kwargs):
-        raise RuntimeError("ais_bench stand-in: pipeline inference is not imitated")
+        raise RuntimeError("ais_bench stand-in: the CLI's pipeline run is not imitated")
 
     def reset_summaryinfo(self):
         self.session.reset_sumaryinfo()
@@ -188,7 +191,36 @@ class InferSession:
             self.session.free_resource()
 
     def infer_pipeline(self, feeds_list, mode="static", custom_sizes=100000):
-        raise RuntimeError("ais_bench stand-in: infer_pipeline is not imitated")
+        inputs_list, shapes_list = [], []
+        shapes = []
+        for feeds in feeds_list:
+            inputs, shapes = [], []
+            for feed in feeds:
+                item, shape = _as_input(feed)
+                if type(item) is aclruntime.Tensor:
+                    item = np.array(item)
+                    shape = item.shape
+                inputs.append(aclruntime.BaseTensor(item.__array_interface__["data"][0], item.nbytes))
+                shapes.append(shape)
+            inputs_list.append(inputs)
+            shapes_list.append(shapes)
+        # as msit: the mode is set once, from the shapes of the last feed list (the loop's leftover)
+        if self.infer_mode_switch.get(mode) is not None and mode not in ("dymshape", "dymdims"):
+            self.infer_mode_switch.get(mode)(shapes, custom_sizes)
+        elif mode == "dymshape":
+            if isinstance(custom_sizes, int):
+                custom_sizes = [custom_sizes] * len(self.get_outputs())
+            elif not isinstance(custom_sizes, list):
+                raise RuntimeError(f"custom_sizes:{custom_sizes} type:{type(custom_sizes)} invalid")
+            self.session.set_custom_outsize(custom_sizes)
+        elif mode != "dymdims":
+            raise RuntimeError(f"wrong infer_mode:{mode}, only support {_MODES}")
+        outputs = self.session.run_pipeline(
+            self.outputs_names, inputs_list, shapes_list, mode == "dymshape", mode == "dymdims"
+        )
+        for i, output in enumerate(outputs):
+            outputs[i] = self.convert_tensors_to_arrays(output)
+        return outputs
 
     def infer_iteration(
         self, feeds, in_out_list=None, iteration_times=1, mode="static", custom_sizes=100000, mem_copy=True
