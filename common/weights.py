@@ -88,7 +88,7 @@ def cached_md5(path: Path) -> str:
     digest = md5sum(path)
     try:
         atomic.write_text(side, json.dumps({**stamp, "md5": digest}) + "\n")  # never through a link
-    except OSError:
+    except (OSError, BundleError):  # atomic names the folder in a BundleError
         pass  # a read-only folder only costs a re-hash next time
     return digest
 

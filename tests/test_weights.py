@@ -380,3 +380,20 @@ def test_corrupted_in_place_with_size_and_mtime_kept_is_caught(tmp_path):
     assert (tmp_path / "a.pth").stat().st_size == st.st_size
     assert verify_dir(tmp_path, sums) == [("a.pth", "FAILED")]
     assert cached_md5(tmp_path / "a.pth") == md5sum(tmp_path / "a.pth") != DATA_MD5
+
+
+def test_cached_md5_in_a_folder_it_cannot_write_still_hashes(tmp_path, monkeypatch):
+    """A checkpoint in a read-only folder (the images' /data/weights mount, a non-root user): the md5 is
+    computed and the run goes on; only the .md5ok cache is not written (found by make image-test)."""
+    from common import atomic as atomic_mod
+    from common.weights import cached_md5
+
+    ckpt = tmp_path / "w.pth"
+    ckpt.write_bytes(b"weights")
+
+    def refuse(*a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(atomic_mod.tempfile, "mkstemp", refuse)
+    assert cached_md5(ckpt) == hashlib.md5(b"weights").hexdigest()
+    assert not (tmp_path / "w.pth.md5ok").exists()
