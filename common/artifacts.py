@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common import records
-from common.backends import Runner
-from common.config import GUIDE_DATASET, Config, labels_path
-from common.console import say
-from common.errors import BundleError
+from . import records
+from .backends import Runner
+from .config import GUIDE_DATASET, Config, labels_path
+from .console import say
+from .errors import BundleError
 
 
 class Artifacts:
@@ -33,7 +33,7 @@ class Artifacts:
     # ------------------------------------------------------------------------------------ weights
     def weights_location(self) -> Path:
         """Where the checkpoint is (WEIGHTS) or would be downloaded to; nothing is read."""
-        from common.weights import weights_dir
+        from .weights import weights_dir
 
         if self.settings.weights:
             return Path(self.settings.weights).expanduser()
@@ -42,8 +42,8 @@ class Artifacts:
     def weights(self) -> tuple[Path, bool]:
         """The verified checkpoint and whether its md5 was checked against the manifest (once per process)."""
         if self._weights is None:
-            from common import weights
-            from common.progress import enabled
+            from . import weights
+            from .progress import enabled
 
             s, spec = self.settings, self.cfg.model.weights
             given = Path(s.weights) if s.weights else None
@@ -56,7 +56,7 @@ class Artifacts:
     def torch_model(self):
         """The checkpoint loaded into the manifest's architecture (once per process)."""
         if self._torch is None:
-            from common import checkpoint
+            from . import checkpoint
 
             path, verified = self.weights()
             self._torch = checkpoint.load_model(
@@ -84,7 +84,7 @@ class Artifacts:
                 say(f"onnx: {out} is up to date (parity: {record})")
                 self._onnx[out] = out
                 return out
-        from common import export, sample
+        from . import export, sample
 
         model = self.torch_model()
         wpath, _ = self.weights()
@@ -105,7 +105,7 @@ class Artifacts:
     def om(self, bs: int | None = None) -> Path:
         """The OM for batch size ``bs`` (one for every size with DYNAMIC_BATCH), converted by ATC when
         missing or older than its ONNX."""
-        from common import atc
+        from . import atc
 
         s, m, layout = self.settings, self.cfg.model, self.cfg.layout
         bs = bs or self.cfg.bs
@@ -141,7 +141,7 @@ class Artifacts:
     def dataset(self) -> tuple[Path, Path]:
         """The image folder and label file this run uses (``DATASET=sample`` builds the bundled one)."""
         if self._dataset is None:
-            from common import sample
+            from . import sample
 
             s = self.settings
             if s.dataset == "sample":
@@ -163,7 +163,7 @@ class Artifacts:
     def inputs(self) -> list[Path]:
         """The .bin files the info file lists, in its order (the ``info`` step must have run); with
         SHARD, those of this shard of DATASET's images."""
-        from common import dataset_info
+        from . import dataset_info
 
         info = self.cfg.layout.info
         if not info.is_file():
@@ -176,7 +176,7 @@ class Artifacts:
     def stream_sources(self) -> dict[Path, Path]:
         """STREAM=1's inputs: {the .bin path the staged run would read: its image}, in the images' natural
         order (the info file's), this SHARD's slice of DATASET."""
-        from common.images import list_images
+        from .images import list_images
 
         val, _ = self.dataset()
         images = list_images(val)
@@ -187,7 +187,7 @@ class Artifacts:
 
     def shard_stems(self) -> set[str]:
         """The image stems of this run's SHARD of DATASET (cut on batches of BS)."""
-        from common.images import list_images
+        from .images import list_images
 
         val, _ = self.dataset()
         return {p.stem for p in self.cfg.shard.slice(list_images(val), self.cfg.bs)}
@@ -197,8 +197,8 @@ class Artifacts:
         mtime in natural order (``make merge`` checks that each shard split this same dataset)."""
         import hashlib
 
-        from common.images import list_images
-        from common.preprocess import fingerprint
+        from .images import list_images
+        from .preprocess import fingerprint
 
         val, _ = self.dataset()
         images = list_images(val)
@@ -210,7 +210,7 @@ class Artifacts:
     # ------------------------------------------------------------------------------------- runner
     def runner(self) -> Runner:
         """The runner of this backend, for inference at BS and the throughput sweep."""
-        from common.progress import enabled
+        from .progress import enabled
 
         s, m, backend = self.settings, self.cfg.model, self.cfg.backend
         if backend != "om" and len(s.device) > 1:
@@ -222,15 +222,15 @@ class Artifacts:
                 raise BundleError(f"PROVIDER=tensorrt runs ONNX Runtime's TensorRT provider: BACKEND={backend} cannot")
             return self._tensorrt_runner(dev, progress, args)
         if backend in ("onnx", "torch"):
-            from common.runner import SessionRunner
+            from .runner import SessionRunner
 
             if backend == "onnx":
-                from common.backends.onnxruntime import OrtSession
+                from .backends.onnxruntime import OrtSession
 
                 def open_session(bs: int):
                     return OrtSession(self.onnx(bs), device=dev, provider=s.provider)
             else:
-                from common.backends.pytorch import TorchSession
+                from .backends.pytorch import TorchSession
 
                 def open_session(bs: int):
                     return TorchSession(self.torch_model(), m.input_name, device=dev, provider=s.provider)
@@ -238,7 +238,7 @@ class Artifacts:
             args["model_file"] = str(self.model_file())
             return SessionRunner(open_session, self.cfg.bs, m.input_shape, s.outfmt, progress, s.perf_seconds, args)
         if backend == "om":
-            from common.backends.ais_bench import AisBenchRunner
+            from .backends.ais_bench import AisBenchRunner
 
             return AisBenchRunner(
                 self.om,
@@ -254,7 +254,7 @@ class Artifacts:
                 log_dir=self.cfg.run.dir,  # the CLI's console: <run>/ais_bench_device<N>.log
                 timeout=s.infer_timeout or None,  # the watchdog: INFER_TIMEOUT, else automatic
             )
-        from common.backends.benchmark import BenchmarkRunner
+        from .backends.benchmark import BenchmarkRunner
 
         return BenchmarkRunner(
             self.om, self.cfg.bs, m.input_shape, dev, s.benchmark_tool, args, timeout=s.infer_timeout or None
@@ -265,9 +265,9 @@ class Artifacts:
         fails in one line here, before any export, where TensorRT, CUDA or a GPU is missing."""
         import onnxruntime as ort
 
-        from common import sample
-        from common.backends import tensorrt
-        from common.backends.onnxruntime import OrtSession
+        from . import sample
+        from .backends import tensorrt
+        from .backends.onnxruntime import OrtSession
 
         s, m, layout = self.settings, self.cfg.model, self.cfg.layout
         gpu, trt_version = tensorrt.require(ort, dev)

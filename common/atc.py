@@ -11,10 +11,10 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from common import atomic
-from common.errors import BundleError, read_bounded, shown
-from common.layout import Layout
-from common.manifest import Manifest
+from . import atomic
+from .errors import BundleError, read_bounded, shown
+from .layout import Layout
+from .manifest import Manifest
 
 LOGS = ("debug", "info", "warning", "error", "null")
 PROFILES = ("bundle", "guide")
@@ -214,7 +214,7 @@ def convert(
     if exe is None:
         raise BundleError(NOT_FOUND.format(name=m.name))
     if soc is None:
-        from common.npu import detect_soc
+        from .npu import detect_soc
 
         soc = detect_soc()
     om_dir = layout.om_dir.resolve()

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from common.errors import BundleError, DiskFull, no_space
+from .errors import BundleError, DiskFull, no_space
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from common.console import say
+from .console import say
 
 THROUGHPUT = "throughput.png"
 COMPARE = "compare.png"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import torch
 
-from common.errors import BundleError
-from common.manifest import Manifest
+from .errors import BundleError
+from .manifest import Manifest
 
 SHOW = 8  # keys listed per category in a mismatch report
 
@@ -108,7 +108,7 @@ def load_into(model: torch.nn.Module, sd: dict[str, torch.Tensor], m: Manifest, 
 
 def load_model(m: Manifest, path: Path, trust: bool = False, md5_verified: bool = False) -> torch.nn.Module:
     """Build the manifest's architecture and load the checkpoint at ``path`` into it."""
-    from common.architecture import build
+    from .architecture import build
 
     sd = state_dict_of(read(path, trust=trust, md5_verified=md5_verified), m, Path(path))
     return load_into(build(m.model_dir), sd, m, Path(path))

@@ -14,13 +14,13 @@ import os
 import sys
 from pathlib import Path
 
-from common import atomic, console, extras, lock, records, workdir
-from common.artifacts import Artifacts
-from common.config import Config
-from common.console import say
-from common.errors import BundleError, DiskFull, no_space
-from common.settings import Settings
-from common.watchdog import Stalled
+from . import atomic, console, extras, lock, records, workdir
+from .artifacts import Artifacts
+from .config import Config
+from .console import say
+from .errors import BundleError, DiskFull, no_space
+from .settings import Settings
+from .watchdog import Stalled
 
 
 # ---------------------------------------------------------------- model files
@@ -42,7 +42,7 @@ def om_step(art: Artifacts) -> Path:
 def _prep_folder(art: Artifacts) -> dict:
     """The preprocessing folder for this dataset and preprocessing, its record stamped: a folder made for
     another one is started over. Returns the record's finished images ({name: fingerprint})."""
-    from common.images import list_images
+    from .images import list_images
 
     cfg = art.cfg
     val, _ = art.dataset()
@@ -67,8 +67,8 @@ def _prep_folder(art: Artifacts) -> dict:
 
 
 def preprocess_step(art: Artifacts) -> Path:
-    from common import preprocess
-    from common.progress import enabled
+    from . import preprocess
+    from .progress import enabled
 
     cfg = art.cfg
     val, _ = art.dataset()
@@ -82,7 +82,7 @@ def preprocess_step(art: Artifacts) -> Path:
 
 
 def info_step(art: Artifacts) -> Path:
-    from common import dataset_info
+    from . import dataset_info
 
     layout, m, shard = art.cfg.layout, art.cfg.model, art.cfg.shard
     if shard and not art.shard_stems():
@@ -97,9 +97,9 @@ def info_step(art: Artifacts) -> Path:
 
 # ---------------------------------------------------------------- infer
 def infer_step(art: Artifacts) -> dict:
-    from common import outputs
-    from common.preprocess import fingerprint
-    from common.weights import cached_md5
+    from . import outputs
+    from .preprocess import fingerprint
+    from .weights import cached_md5
 
     cfg = art.cfg
     streamed = cfg.settings.stream
@@ -149,7 +149,7 @@ def infer_step(art: Artifacts) -> dict:
         f"({how}{summary['throughput']:.1f} samples/s by {summary.get('timing_source', cfg.backend)})"
     )
     if feed is not None:
-        from common import stream
+        from . import stream
 
         stream.check(feed)
     return summary
@@ -158,7 +158,7 @@ def infer_step(art: Artifacts) -> dict:
 def _stream_feed(art: Artifacts, runner, sources: dict):
     """STREAM=1's feed for ``runner`` (which refuses it when its tool reads folders); KEEP_BIN=1 readies the
     preprocessing folder the workers also write."""
-    from common import stream
+    from . import stream
 
     s = art.cfg.settings
     device = art.cfg.backend == "om" or "cpu" not in runner.describe().lower()
@@ -172,7 +172,7 @@ def _stream_feed(art: Artifacts, runner, sources: dict):
 
 def _record_bins(art: Artifacts, feed) -> None:
     """KEEP_BIN=1: the images whose .bin the workers finished join the preprocessing record (written once)."""
-    from common.preprocess import _write_record, fingerprint
+    from .preprocess import _write_record, fingerprint
 
     done = dict(feed.finished)
     done.update({img.name: fingerprint(img) for img in feed.written})
@@ -183,7 +183,7 @@ def _reconcile(out_dir: Path, stamps: dict[str, list[int]], known: dict, width: 
     """Delete the outputs of inputs that changed (fingerprint differs from the one they were made
     from; without one, output older than input), are gone from the info file, or are unreadable or cut
     short (the first output holds ``width`` values, the model's classes)."""
-    from common import outputs
+    from . import outputs
 
     def whole(files: list[Path]) -> bool:
         return all(outputs.valid(f, width if f.stem.endswith("_0") else None) for f in files)
@@ -205,7 +205,7 @@ def _reconcile(out_dir: Path, stamps: dict[str, list[int]], known: dict, width: 
 
 # ---------------------------------------------------------------- postprocess
 def postprocess_step(art: Artifacts) -> Path:
-    from common import dataset_info, outputs, postprocess, sample
+    from . import dataset_info, outputs, postprocess, sample
 
     cfg = art.cfg
     _, labels = art.dataset()
@@ -233,8 +233,8 @@ def postprocess_step(art: Artifacts) -> Path:
 
 # ---------------------------------------------------------------- perf, report
 def perf_step(art: Artifacts) -> Path:
-    from common import charts, perf
-    from common.progress import bar
+    from . import charts, perf
+    from .progress import bar
 
     cfg = art.cfg
     sizes = cfg.settings.perf_bs
@@ -254,13 +254,13 @@ def perf_step(art: Artifacts) -> Path:
 
 def precision_step(art: Artifacts) -> list:
     """fp32 and fp16 (as ATC's precision modes run it) on the CPU: the OM's fp16 loss, predicted and located."""
-    from common import precision
+    from . import precision
 
     return precision.run(art)
 
 
 def report_step(art: Artifacts) -> Path:
-    from common import report
+    from . import report
 
     path = report.write(art)
     say(f"report: {path}")
@@ -269,7 +269,7 @@ def report_step(art: Artifacts) -> Path:
 
 def compare_step(art: Artifacts) -> Path:
     """compare.md: every finished run of this model (backends, batch sizes, hosts) in one table."""
-    from common import compare
+    from . import compare
 
     path = compare.write(art.cfg.layout)
     say(f"compare: {path}\n" + path.read_text())
@@ -297,7 +297,7 @@ def all_step(art: Artifacts) -> None:
 
 def merge_step(art: Artifacts) -> dict:
     """Join the outputs of the runs RUNS names (shards) into this run folder."""
-    from common import merge
+    from . import merge
 
     cfg = art.cfg
     runs = merge.sources(cfg.settings.runs, cfg.run)
@@ -316,7 +316,7 @@ def show_step(art: Artifacts) -> None:
 
 
 def package_step(art: Artifacts) -> Path:
-    from common import package
+    from . import package
 
     cfg = art.cfg
     path, levels = package.build(cfg.model, cfg.layout)
@@ -347,8 +347,8 @@ def clean_step(art: Artifacts) -> None:
 def models_step() -> None:
     import torch  # noqa: F401  (the full extra, checked before the table's first line)
 
-    from common import manifest
-    from common.architecture import build, count_macs
+    from . import manifest
+    from .architecture import build, count_macs
 
     head = "| model | classes | parameters | GMAC counted (published) | upstream top-1/top-5 | guide OM top-1/top-5 |"
     print(head + "\n|" + "---|" * 6)
@@ -370,8 +370,8 @@ def models_step() -> None:
 
 
 def verify_step() -> None:
-    from common import weights
-    from common.manifest import ROOT
+    from . import weights
+    from .manifest import ROOT
 
     wdir = weights.weights_dir(Settings().weights_dir)
     rows = weights.verify_dir(wdir, ROOT / "checksums.md5")
@@ -384,8 +384,8 @@ def verify_step() -> None:
 def labels_step() -> None:
     """val_label.txt for the 50,000 ImageNet validation images: written where a run reads it (LABELS, or
     beside DATASET) when missing, else checked against the guides' file (count, order, convention)."""
-    from common import labels
-    from common.config import labels_path
+    from . import labels
+    from .config import labels_path
 
     s = Settings()
     if s.dataset == "sample" and not s.labels:
@@ -408,7 +408,7 @@ def labels_step() -> None:
 
 
 def sample_step() -> None:
-    from common import sample
+    from . import sample
 
     val, labels = sample.build(Path(Settings().sample_dir))
     print(f"{val}\n{labels}")
@@ -438,8 +438,8 @@ GLOBAL_STEPS = {"models": models_step, "verify": verify_step, "sample": sample_s
 def configs(environ=None) -> list[Config]:
     """One config, or one per guide model for MODEL=all (each in its own work folder: WORK/<model>
     when WORK is set, else work/<model>)."""
-    from common import manifest
-    from common.settings import BY_NAME
+    from . import manifest
+    from .settings import BY_NAME
 
     env = dict(os.environ if environ is None else environ)
     if env.get("MODEL") != "all":
@@ -476,8 +476,8 @@ def flag_name(s) -> str:
 
 def parser() -> argparse.ArgumentParser:
     """``modelzoo [--version] <step> [--setting value ...]``, built from the step and settings tables."""
-    from common import helptext, provenance
-    from common.settings import TABLE
+    from . import helptext, provenance
+    from .settings import TABLE
 
     flags = argparse.ArgumentParser(add_help=False)
     group = flags.add_argument_group("settings (also environment variables: --bs 8 is BS=8)")

@@ -6,14 +6,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from common import atomic, records
-from common.errors import BundleError
-from common.layout import Layout, RunLayout
+from . import atomic, records
+from .errors import BundleError
+from .layout import Layout, RunLayout
 
 
 def _read(run: RunLayout) -> dict:
     """Each file of a run folder that the table needs, read once ({} where one is missing or unreadable)."""
-    from common.postprocess import read_result
+    from .postprocess import read_result
 
     data = {name: records.read(run.file(f"{name}.json")) or {} for name in ("run", "predictions", "perf")}
     try:
@@ -44,7 +44,7 @@ def table(layout: Layout) -> str:
     ref = data[found[0].dir.name]["predictions"]
     perf = {run: {r["bs"]: r["samples_per_s"] for r in d["perf"].get("rows", [])} for run, d in data.items()}
     sizes = sorted({bs for rows in perf.values() for bs in rows})
-    from common import precision
+    from . import precision
 
     pred = precision.headline_record(layout)
     head = ["run", "what ran", "host", "images", "top-1", "top-5", f"top-1 same as {found[0].dir.name}"]
@@ -95,7 +95,7 @@ def series(layout: Layout) -> dict[str, dict[int, float]]:
 
 
 def write(layout: Layout) -> Path:
-    from common import charts
+    from . import charts
 
     text = table(layout)
     found = series(layout)

@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import backends, manifest
-from common.layout import Layout, RunLayout
-from common.manifest import Manifest
-from common.settings import Settings
-from common.shard import Shard
-from common.workdir import check_run_name
+from . import backends, manifest
+from .layout import Layout, RunLayout
+from .manifest import Manifest
+from .settings import Settings
+from .shard import Shard
+from .workdir import check_run_name
 
 GUIDE_DATASET = "/root/datasets/imagenet/val"
 GUIDE_LABELS = "/root/datasets/imagenet/val_label.txt"

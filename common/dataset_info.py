@@ -7,9 +7,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from common import atomic
-from common.errors import LINE_LIMIT, BundleError, is_number, read_bounded, shown
-from common.images import IMAGE_SUFFIXES, key, list_files
+from . import atomic
+from .errors import LINE_LIMIT, BundleError, is_number, read_bounded, shown
+from .images import IMAGE_SUFFIXES, key, list_files
 
 
 def info_lines(mode: str, folder: str, width: int | None = None, height: int | None = None) -> list[str]:

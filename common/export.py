@@ -13,10 +13,10 @@ import numpy as np
 import onnx
 import torch
 
-from common import atomic
-from common.errors import BundleError
-from common.layout import parity_of
-from common.manifest import Manifest
+from . import atomic
+from .errors import BundleError
+from .layout import parity_of
+from .manifest import Manifest
 
 DYNAMIC_DIM = "-1"
 TOLERANCE = 1e-3  # max abs difference allowed, relative to max(1, largest |logit|)
@@ -95,7 +95,7 @@ def parity(
     """Compare ONNX Runtime with PyTorch on real photos; raise when they disagree."""
     names = sorted(images)
     x = np.stack([images[n] for n in names])
-    from common.backends.onnxruntime import OrtSession
+    from .backends.onnxruntime import OrtSession
 
     sess = OrtSession(path, provider="cpu")
     outs = []

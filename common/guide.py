@@ -16,8 +16,8 @@ import re
 import sys
 from pathlib import Path
 
-from common import manifest
-from common.errors import BundleError, is_number
+from . import manifest
+from .errors import BundleError, is_number
 
 
 def _pth2onnx(m: manifest.Manifest, argv: list[str], prog: str = "pth2onnx.py") -> None:
@@ -48,7 +48,7 @@ def _pth2onnx(m: manifest.Manifest, argv: list[str], prog: str = "pth2onnx.py") 
         p.error(f"expected: {prog} {usage}")
     out = out or m.onnx_name(bs)
 
-    from common import checkpoint, export, records, sample, settings, weights  # heavy: after the arguments
+    from . import checkpoint, export, records, sample, settings, weights  # heavy: after the arguments
 
     verify = settings.flag("VERIFY")
     path = weights.ensure(m.weights, Path(pth).resolve().parent, given=Path(pth), verify=verify, progress=False)
@@ -65,7 +65,7 @@ def _pth2onnx(m: manifest.Manifest, argv: list[str], prog: str = "pth2onnx.py") 
 
 
 def _preprocess(m: manifest.Manifest, argv: list[str], prog: str = "preprocess.py") -> None:
-    from common import preprocess
+    from . import preprocess
 
     p = argparse.ArgumentParser(prog=prog, description=f"Preprocess images for {m.title}.")
     p.add_argument("paths", nargs="*", help="[model name] <src_dir> <dst_dir> (the model name is optional)")
@@ -81,14 +81,14 @@ def _preprocess(m: manifest.Manifest, argv: list[str], prog: str = "preprocess.p
     dst = a.dst or (paths[-1] if paths else None)
     if not src or not dst:
         p.error(f"expected: {prog} [model] <src_dir> <dst_dir>  (or -s <src_dir> -d <dst_dir>)")
-    from common.layout import record_of
+    from .layout import record_of
 
     outcome = preprocess.run(Path(src), Path(dst), m.preprocess, record=record_of(Path(dst)))
     print(f"{dst}: {outcome} ({m.preprocess.crop}x{m.preprocess.crop}, {m.preprocess.channel_order})")
 
 
 def _gen_dataset_info(m: manifest.Manifest, argv: list[str], prog: str = "gen_dataset_info.py") -> None:
-    from common import dataset_info
+    from . import dataset_info
 
     p = argparse.ArgumentParser(prog=prog, description="Write a dataset info file: bin <dir> <out.info> <W> <H>.")
     p.add_argument("mode", choices=["bin", "jpg"])
@@ -102,7 +102,7 @@ def _gen_dataset_info(m: manifest.Manifest, argv: list[str], prog: str = "gen_da
 
 
 def _postprocess(m: manifest.Manifest, argv: list[str], prog: str = "postprocess.py") -> None:
-    from common import postprocess
+    from . import postprocess
 
     p = argparse.ArgumentParser(prog=prog, description="Top-1..5 accuracy into result.json.")
     p.add_argument("paths", nargs="*", help="<result_dir> <val_label.txt> [out_dir (./)] [name (result.json)]")
@@ -207,7 +207,7 @@ def values(
 ) -> dict:
     """What a command line template's placeholders stand for in a model folder (its work folder is ``.``):
     the checkpoint, ONNX, .bin folder and info file by the names ``python3 -m common <step>`` uses there."""
-    from common.layout import Layout
+    from .layout import Layout
 
     layout = Layout(Path("."), m)
     results = layout.run(run or f"result_bs{bs}").outputs

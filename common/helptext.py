@@ -11,7 +11,7 @@ import os
 import re
 import sys
 
-from common import settings
+from . import settings
 
 # step -> what it does (the order of `modelzoo --help`; make's pipeline targets are the first block)
 STEP_HELP = {

@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from common.errors import BundleError
+from .errors import BundleError
 
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".gif"}
 

@@ -20,8 +20,8 @@ import re
 import sys
 from pathlib import Path
 
-from common import atomic
-from common.errors import BundleError, read_bounded
+from . import atomic
+from .errors import BundleError, read_bounded
 
 IMAGES = 50000
 REFERENCE_MD5 = "b6284a7c08fba47457c2c1f6049a156e"  # the 50,000 lines written by write(), '\n' endings

@@ -19,10 +19,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import atomic, workdir
-from common.errors import BundleError
-from common.manifest import Manifest
-from common.workdir import MARKER
+from . import atomic, workdir
+from .errors import BundleError
+from .manifest import Manifest
+from .workdir import MARKER
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.manifest import Manifest
-from common.runs import Run
+from .manifest import Manifest
+from .runs import Run
 
 PRECISION_DROP = 1.0  # points of top-1 an OM may lose against the upstream checkpoint
 FULL_SET = 50000

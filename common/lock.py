@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from common.errors import BundleError
+from .errors import BundleError
 
 
 @contextmanager

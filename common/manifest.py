@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.errors import BundleError, is_number
+from .errors import BundleError, is_number
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -9,9 +9,9 @@ import os
 import shutil
 from pathlib import Path
 
-from common import atomic, outputs, records, summary
-from common.errors import BundleError
-from common.layout import RunLayout
+from . import atomic, outputs, records, summary
+from .errors import BundleError
+from .layout import RunLayout
 
 
 def sources(spec: str, target: RunLayout) -> list[RunLayout]:
@@ -33,8 +33,8 @@ def check(runs: list[RunLayout], art) -> None:
     """Prove ``runs`` are one complete, disjoint, compatible split of DATASET: each a finished shard
     (its infer.json) of the same model file, BS, OUTFMT and backend as this merge, of the same dataset as
     DATASET holds now, every shard i of N exactly once, each holding the outputs of exactly its slice."""
-    from common.images import list_images
-    from common.shard import Shard
+    from .images import list_images
+    from .shard import Shard
 
     cfg = art.cfg
     want = {"bs": cfg.bs, "outfmt": cfg.settings.outfmt, "backend": cfg.backend}

@@ -6,7 +6,7 @@ import re
 import shutil
 import subprocess
 
-from common.errors import BundleError
+from .errors import BundleError
 
 NOT_FOUND = "npu-smi not found: run on an Ascend host, or set SOC=Ascend310P3; source env.sh or use the CANN container"
 # An NPU row: "| 0       310P3     | OK              | ...": NPU id, Name, then an alphabetic Health

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from common import atomic, fixedtxt
-from common.errors import BundleError, DiskFull, no_space
-from common.images import key
+from . import atomic, fixedtxt
+from .errors import BundleError, DiskFull, no_space
+from .images import key
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 

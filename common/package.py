@@ -16,10 +16,10 @@ import os
 import shutil
 from pathlib import Path
 
-from common import atomic, level, precision, readme, submission, workdir
-from common.layout import Layout
-from common.manifest import ROOT, TRAVELLED, Manifest
-from common.runs import read_runs
+from . import atomic, level, precision, readme, submission, workdir
+from .layout import Layout
+from .manifest import ROOT, TRAVELLED, Manifest
+from .runs import read_runs
 
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "README.md")
 EXECUTABLE = 0o755

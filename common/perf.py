@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from common import atomic, provenance
-from common.manifest import Manifest
+from . import atomic, provenance
+from .manifest import Manifest
 
 HOST_METHOD = "samples/s = bs / median latency of timed runs after 2 warm-up runs, random inputs"
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from common import atomic, outputs, ranking
-from common.dataset_info import read_labels
-from common.errors import BundleError
+from . import atomic, outputs, ranking
+from .dataset_info import read_labels
+from .errors import BundleError
 
 TOPK = 5
 

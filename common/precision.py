@@ -29,9 +29,9 @@ import shlex
 import time
 from pathlib import Path
 
-from common import atomic, records
-from common.console import say
-from common.errors import BundleError
+from . import atomic, records
+from .console import say
+from .errors import BundleError
 
 MODES = ("force_fp16", "allow_mix_precision", "must_keep_origin_dtype")
 DEFAULT_MODES = ("force_fp16", "allow_mix_precision")  # simulated when PRECISION_MODE is not set
@@ -145,7 +145,7 @@ def key(onnx_md5: str, mode: str) -> str:
 
 def variant(layout, onnx_path: Path, mode: str) -> Path:
     """The cached fp16 variant of ``onnx_path`` for ``mode`` (converted when missing or stale)."""
-    from common.weights import cached_md5
+    from .weights import cached_md5
 
     onnx_path = Path(onnx_path)
     if mode == "must_keep_origin_dtype":
@@ -190,7 +190,7 @@ def _batches(images: list[Path], pre, bs: int):
     """(paths, float32 N x C x H x W) batches of the guides' preprocessing."""
     import numpy as np
 
-    from common.preprocess import transform
+    from .preprocess import transform
 
     for i in range(0, len(images), bs):
         chunk = images[i : i + bs]
@@ -218,8 +218,8 @@ def predict(fp32: Path, fp16: Path, images: list[Path], pre, bs: int, static: bo
     """fp32 and fp16 over ``images``: per image top-5 of both, max |logit diff|, non-finite outputs."""
     import numpy as np
 
-    from common import ranking
-    from common.progress import bar
+    from . import ranking
+    from .progress import bar
 
     s32, s16 = _session(fp32), _session(fp16)
     fixed = bs if static else None
@@ -341,7 +341,7 @@ def locate(fp32: Path, fp16: Path, images: list[Path], pre, progress: bool = Fal
     """Compare every tensor of both models (batch 1) on each of ``images``, one at a time."""
     import onnx
 
-    from common.progress import bar
+    from .progress import bar
 
     if not images:
         return []
@@ -357,7 +357,7 @@ def locate(fp32: Path, fp16: Path, images: list[Path], pre, progress: bool = Fal
 # ---------------------------------------------------------------------------------- measured runs
 def measured(layout, rec: dict, offset: int) -> list[dict]:
     """The OM and TensorRT fp16 runs of this work folder, their top-1 set beside the prediction's."""
-    from common.runs import read_run
+    from .runs import read_run
 
     p32, p16 = rec["top5_fp32"], rec["top5_fp16"]
     stems = {Path(name).stem: name for name in p32}
@@ -400,8 +400,8 @@ def _acc(top: dict, truth: dict) -> dict | None:
 
 def inputs(art) -> tuple[list[Path], dict[str, int]]:
     """The images (DATASET=sample: its photos; else the first PRECISION_N, 0 all) and their labels."""
-    from common.dataset_info import read_labels
-    from common.images import list_images
+    from .dataset_info import read_labels
+    from .images import list_images
 
     val, labels_file = art.dataset()
     images = list_images(val)
@@ -417,9 +417,9 @@ def inputs(art) -> tuple[list[Path], dict[str, int]]:
 
 def run(art) -> list[dict]:
     """``make precision``: each mode's record (``WORK/precision/<mode>.json``), the headline first."""
-    from common.preprocess import fingerprint
-    from common.progress import enabled
-    from common.weights import cached_md5
+    from .preprocess import fingerprint
+    from .progress import enabled
+    from .weights import cached_md5
 
     cfg, layout = art.cfg, art.cfg.layout
     m, s = cfg.model, art.settings

@@ -35,11 +35,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from common import atomic
-from common.errors import BundleError, DiskFull, no_space
-from common.images import list_images
-from common.manifest import Preprocess
-from common.progress import bar
+from . import atomic
+from .errors import BundleError, DiskFull, no_space
+from .images import list_images
+from .manifest import Preprocess
+from .progress import bar
 
 FILTERS = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC, "nearest": Image.NEAREST}
 # Pillow's filter supports (Resample.c: bilinear_filter 1.0, bicubic_filter 2.0); NEAREST has none here

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from common import settings
+from . import settings
 
 
 def enabled() -> bool:

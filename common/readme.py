@@ -11,10 +11,10 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from common import guide
-from common.level import Level
-from common.manifest import Manifest
-from common.runs import Run
+from . import guide
+from .level import Level
+from .manifest import Manifest
+from .runs import Run
 
 BEGIN = "<!-- generated: begin (make package rewrites this part from manifest.toml and the run records) -->"
 END = "<!-- generated: end (hand-written text below this line is kept) -->"
@@ -228,7 +228,7 @@ def write(
 ) -> Path:
     """Write ``path``: the hand-written parts of ``source`` (default: ``path`` itself) around a fresh
     generated part."""
-    from common import atomic
+    from . import atomic
 
     src = Path(source or path)
     text = src.read_text(encoding="utf-8") if src.is_file() else f"# {m.title}\n"
@@ -239,7 +239,7 @@ def write(
 if __name__ == "__main__":  # python -m common.readme models: the committed READMEs' generated part (no run)
     import sys
 
-    from common import level, manifest
+    from . import level, manifest
 
     if sys.argv[1:] != ["models"]:
         print("usage: python -m common.readme models", file=sys.stderr)

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from common import atomic
+from . import atomic
 
 
 def read(path: Path) -> dict | None:

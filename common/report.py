@@ -8,11 +8,11 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from common import atomic, charts, provenance, records
-from common.artifacts import Artifacts
-from common.config import Config
-from common.summary import args_dict
-from common.summary import read as read_summary
+from . import atomic, charts, provenance, records
+from .artifacts import Artifacts
+from .config import Config
+from .summary import args_dict
+from .summary import read as read_summary
 
 PACKAGES = ("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxsim", "numpy", "pillow", "ais_bench")
 
@@ -48,7 +48,7 @@ def _om_record(cfg: Config) -> dict:
     """For an OM run: the chip its OM was built for and the ATC command line (from the OM's records)."""
     if cfg.backend not in ("om", "benchmark"):
         return {}
-    from common.atc import built_for
+    from .atc import built_for
 
     layout = cfg.layout
     gear = "dyn" if cfg.settings.dynamic_batch else cfg.bs
@@ -84,12 +84,12 @@ def infer_method(summary: dict) -> str:
 
 
 def write(art: Artifacts) -> Path:
-    from common.errors import BundleError
-    from common.weights import cached_md5
+    from .errors import BundleError
+    from .weights import cached_md5
 
     cfg = art.cfg
     m, layout, run = cfg.model, cfg.layout, cfg.run
-    from common.postprocess import read_result
+    from .postprocess import read_result
 
     result = read_result(run.file("result.json"))
     summary = read_summary(run.outputs) or {}  # absent when unreadable or its figures are not numbers
@@ -148,7 +148,7 @@ def write(art: Artifacts) -> Path:
     if scoring.get("nan"):
         nan = scoring["nan"]
         lines += [f"**{len(nan)} outputs hold NaN** (scored as the guides' script would): {', '.join(nan[:10])}", ""]
-    from common import precision
+    from . import precision
 
     lines += precision.report_lines(layout)
     if parity:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from common import outputs, perf, summary
-from common.backends import Runner, Session
-from common.errors import BundleError
-from common.progress import bar
+from . import outputs, perf, summary
+from .backends import Runner, Session
+from .errors import BundleError
+from .progress import bar
 
 
 def read_batch(paths: list[Path], shape: tuple[int, ...]) -> np.ndarray:

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import records
-from common.errors import is_number
+from . import records
+from .errors import is_number
 
 OM_BACKENDS = ("om", "benchmark")  # the runs that are Ascend results
 BACKEND_LABELS = {"om": "om", "benchmark": "om", "onnx": "onnx", "torch": "torch"}

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from common import atomic, workdir
-from common.errors import BundleError
+from . import atomic, workdir
+from .errors import BundleError
 
 # photo -> ImageNet class (0-based, sorted-WNID order)
 PHOTOS = {
@@ -99,7 +99,7 @@ def build(root: Path) -> tuple[Path, Path]:
 
 def parity_images(pre) -> dict:
     """{photo name: model input} for the parity photos, preprocessed with ``pre``."""
-    from common.preprocess import transform
+    from .preprocess import transform
 
     return {name: transform(skimage_data() / name, pre) for name in PARITY_PHOTOS}
 

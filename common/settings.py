@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from common.errors import BundleError
+from .errors import BundleError
 
 OFF = ("0", "no", "false", "off")
 ON = ("1", "yes", "true", "on")

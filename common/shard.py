@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from common.errors import BundleError
+from .errors import BundleError
 
 
 class Shard(NamedTuple):

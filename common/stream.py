@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 
-from common.errors import BundleError
-from common.manifest import Preprocess
+from .errors import BundleError
+from .manifest import Preprocess
 
 POLL = 0.5  # seconds between the liveness checks of a waiting worker or a waiting device loop
 
@@ -47,7 +47,7 @@ def _worker(shm_name: str, row_bytes: int, pre: Preprocess, tasks, done, parent:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle (it ends the workers)
 
-    from common import preprocess
+    from . import preprocess
 
     # the main process owns (and unlinks) the segment; a spawned worker shares its resource tracker
     shm = shared_memory.SharedMemory(name=shm_name)

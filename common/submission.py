@@ -26,9 +26,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from common import guide
-from common.manifest import Manifest
-from common.runs import Run, read_run
+from . import guide
+from .manifest import Manifest
+from .runs import Run, read_run
 
 BATCH_SIZES = "1 16"  # what upstream's test scripts run
 # requirements.txt pins that the export and the whole job need (the rest: tests, lint, demo model)
@@ -95,7 +95,7 @@ fail() {{ echo "fail! ($1)"; exit 1; }}
 
 
 def pth2om_sh(m: Manifest) -> str:
-    from common.layout import Layout
+    from .layout import Layout
 
     om = Layout(Path("."), m).om("${gear}").as_posix()
     usage = "bash test/pth2om.sh [--soc_version=Ascend310P3] [--batch_sizes='1 16']"
@@ -140,7 +140,7 @@ echo "success"
 
 
 def eval_sh(m: Manifest) -> str:
-    from common.layout import Layout
+    from .layout import Layout
 
     layout = Layout(Path("."), m)
     v = guide.values(m, bs="${bs}", val="${val}", labels="${labels}", json_name="result_bs${bs}.json")
@@ -254,7 +254,7 @@ def parse_record(path: Path, label: str = "") -> list[str]:
         out = []
         for row in data["rows"]:
             r = run or Run(path.parent.name)
-            from common.runs import PerfRow
+            from .runs import PerfRow
 
             pr = PerfRow(int(row["bs"]), float(row["samples_per_s"]), str(row.get("source", "")))
             fps, how = r.card(pr)
@@ -307,9 +307,9 @@ def parse_main(argv: list[str]) -> int:
 # ---------------------------------------------------------------------------------------------- refresh
 def refresh(folder: Path, work: Path | None = None) -> list:
     """README.md and modelzoo_level.txt of a travelled folder, from the runs recorded in ``work``."""
-    from common import atomic, level, manifest, readme
-    from common.layout import Layout
-    from common.runs import read_runs
+    from . import atomic, level, manifest, readme
+    from .layout import Layout
+    from .runs import read_runs
 
     folder = Path(folder)
     m = manifest.for_folder(folder)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from common import atomic, records
-from common.layout import summary_of
+from . import atomic, records
+from .layout import summary_of
 
 # what a run that inferred nothing carries over from the last one that did
 MEASURED = (

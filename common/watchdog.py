@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 
-from common.errors import BundleError
+from .errors import BundleError
 
 FLOOR = 60.0  # seconds: the least the automatic limit allows a call
 FACTOR = 10.0  # the automatic limit: this many times the slowest call so far

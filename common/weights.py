@@ -30,9 +30,9 @@ import requests
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-from common import atomic, records
-from common.errors import BundleError, is_number
-from common.manifest import WeightsSpec
+from . import atomic, records
+from .errors import BundleError, is_number
+from .manifest import WeightsSpec
 
 _MD5_RE = re.compile(r"^[0-9a-f]{32}$")
 _CHUNK = 1 << 16

@@ -17,7 +17,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from common.errors import BundleError
+from .errors import BundleError
 
 MARKER = ".modelzoo-work"  # {"model": <name>}: this folder is a work folder of that model
 SAMPLE_MARKER = ".modelzoo-sample"  # this folder is a DATASET=sample folder the bundle built

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from common.errors import BundleError
+from ..errors import BundleError
 
 if TYPE_CHECKING:  # numpy is not imported here: `make preprocess` starts without it
     import numpy as np
@@ -43,7 +43,7 @@ class Session:
 
     def perf_row(self, bs: int, times_ms: list[float]):
         """The ``common.perf.PerfRow`` of the timed calls (host-measured: bs / median latency)."""
-        from common import perf
+        from .. import perf
 
         return perf.row(bs, times_ms, f"host-measured, {self.describe()}", perf.HOST_METHOD)
 

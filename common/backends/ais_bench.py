@@ -36,11 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-from common import outputs, perf, records, runner, summary
-from common.backends import Runner, Session
-from common.errors import BundleError
-from common.layout import summary_of
-from common.watchdog import FIRST, FLOOR, Stalled, Watchdog
+from .. import outputs, perf, records, runner, summary
+from ..backends import Runner, Session
+from ..errors import BundleError
+from ..layout import summary_of
+from ..watchdog import FIRST, FLOOR, Stalled, Watchdog
 
 MISSING = (
     "ais_bench not found: install the ais_bench and aclruntime wheels built against your CANN "

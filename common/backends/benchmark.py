@@ -11,10 +11,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from common import outputs, perf, summary
-from common.backends import Runner
-from common.errors import BundleError
-from common.watchdog import FIRST, FLOOR, Stalled
+from .. import outputs, perf, summary
+from ..backends import Runner
+from ..errors import BundleError
+from ..watchdog import FIRST, FLOOR, Stalled
 
 _PURE = re.compile(r"ave_throughputRate\s*[=:]\s*([0-9.eE+-]+)\s*samples/s,\s*ave_latency\s*[=:]\s*([0-9.eE+-]+)\s*ms")
 ROUNDS = 20

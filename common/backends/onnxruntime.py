@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from common.backends import Session
-from common.errors import BundleError
+from ..backends import Session
+from ..errors import BundleError
 
 
 def providers(device: str = "0", want: str = "auto") -> list:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from common.backends import Session
+from ..backends import Session
 
 
 class TorchSession(Session):

@@ -20,9 +20,9 @@ import statistics
 import subprocess
 from pathlib import Path
 
-from common import atomic
-from common.backends import Session
-from common.errors import BundleError
+from .. import atomic
+from ..backends import Session
+from ..errors import BundleError
 
 TRT = "TensorrtExecutionProvider"
 HINT = "see the README, 'TensorRT on an NVIDIA GPU'"
@@ -85,7 +85,7 @@ def engine_dir(
     """``<cache_root>/<onnx stem>-bs<bs>-<key>``: where the engines (ONNX Runtime's and trtexec's) and the
     timing cache for this model, batch size, precision, library versions and GPU live."""
     if md5 is None:
-        from common.weights import cached_md5 as md5
+        from ..weights import cached_md5 as md5
     key = cache_key(md5(onnx), (bs, bs, bs), fp16, trt_version, gpu[0], gpu[1], ort_version)
     return Path(cache_root) / f"{Path(onnx).stem}-bs{bs}-{key}"
 
@@ -349,7 +349,7 @@ class TensorrtSession(Session):
         return call
 
     def perf_row(self, bs: int, times_ms: list[float]):
-        from common import perf
+        from .. import perf
 
         mean = statistics.fmean(times_ms)
         return perf.row(bs, times_ms, self.describe(), METHOD, samples_per_s=1000.0 * bs / mean)
@@ -416,7 +416,7 @@ def trtexec_perf(onnx: Path, input_name: str, bs: int, chw, cache: Path, run=sub
 
 def runner_class():
     """``TensorrtRunner``, defined on first use (it extends ``common.runner.SessionRunner``, which needs numpy)."""
-    from common.runner import SessionRunner
+    from ..runner import SessionRunner
 
     class TensorrtRunner(SessionRunner):
         """The in-process runner with TensorRT sessions; its record holds the device, the fp16-vs-fp32
