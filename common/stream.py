@@ -40,6 +40,26 @@ def pieces(n: int, workers: int) -> list[tuple[int, int]]:
 
 
 # ------------------------------------------------------------------------------------- the worker
+SHM = "/dev/shm"
+
+
+def check_room(size: int, depth: int, bs: int, where: str = SHM) -> None:
+    """Refuse in one line a ring that the shared-memory folder cannot hold: its pages are only touched when
+    the workers write them, so a ring larger than ``/dev/shm`` (64 MB in a container by default) would
+    kill a worker with SIGBUS halfway through the run."""
+    try:
+        st = os.statvfs(where)
+    except OSError:
+        return  # no /dev/shm to ask (not Linux): multiprocessing's own error, if any, stands
+    free = st.f_bavail * st.f_frsize
+    if size > free:
+        raise BundleError(
+            f"STREAM=1: the ring of RING={depth} batches of BS={bs} needs {size / 2**20:.0f} MB of shared memory "
+            f"but {where} has {free / 2**20:.0f} MB free (a container's default is 64 MB: give it --shm-size=2g, "
+            "as docker/run.sh does, or lower RING or BS)"
+        )
+
+
 def _worker(shm_name: str, row_bytes: int, pre: Preprocess, tasks, done, parent: int) -> None:
     """Decode (slot, row, images) jobs into the ring until ``None`` (or the parent is gone)."""
     import signal
@@ -156,6 +176,7 @@ class StreamFeed:
         row = int(np.prod(shape)) * 4
         depth = min(self.depth, len(batches))
         many = max(1, min(many, depth - 1))
+        check_room(depth * bs * row, depth, bs)
         shm = shared_memory.SharedMemory(create=True, size=depth * bs * row)
         ctx = get_context("spawn")  # no fork of a process that holds a runtime's threads
         tasks, done = ctx.Queue(), ctx.Queue()

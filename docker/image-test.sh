@@ -114,7 +114,7 @@ done
 # ---- 4. checks (no network) -------------------------------------------------------------------
 tmp="$(mktemp -d "${TMPDIR:-/var/tmp}/modelzoo-image-test.XXXXXX")"
 trap 'rm -rf -- "${tmp}"' EXIT
-run() { podman run --rm --network none "$@"; }
+run() { podman run --rm --network none --shm-size=1g "$@"; }  # STREAM=1: its ring lives in /dev/shm
 
 step "release images: contents, user, no test-only packages, no pip cache"
 release_checks='

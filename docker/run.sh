@@ -53,7 +53,7 @@ mapfile -t names < <(PYTHONPATH="${repo}" "${python}" -m common.settings names)
 guide_dataset="$(PYTHONPATH="${repo}" "${python}" -m common.settings defaults | sed -n 's/^DATASET=//p')"
 [ "${#names[@]}" -gt 0 ] || die "docker/run.sh: python3 -m common.settings names printed nothing"
 
-argv=(run --rm -i)
+argv=(run --rm -i --shm-size=2g)  # STREAM=1 keeps its ring of batches in /dev/shm (64 MB by default)
 if [ -t 0 ] && [ -t 1 ]; then argv+=(-t); fi
 rw_dirs=()   # host folders the container writes to
 mounted=()   # container paths in use

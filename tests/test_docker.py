@@ -220,6 +220,7 @@ def test_run_sh_forwards_every_setting_and_mounts_the_paths(tmp_path, fake_engin
     )
     argv = argv_of(tmp_path, "make", "all", "OUT=a b", PATH=fake_engines, **env)
     assert argv[:3] == ["podman", "run", "--rm"]
+    assert "--shm-size=2g" in argv  # STREAM=1's ring lives in /dev/shm, 64 MB in a container by default
     forwarded = dict(e.split("=", 1) for e in pairs(argv, "-e"))
     for name in names:
         assert name in forwarded, f"{name} is not forwarded"

@@ -219,7 +219,7 @@ def test_make_all_runs_precision_before_the_report_when_precision_is_1(monkeypat
         calls.clear()
         art = SimpleNamespace(
             dataset=lambda: (tmp_path, labels),
-            cfg=SimpleNamespace(backend="onnx"),
+            cfg=SimpleNamespace(backend="onnx", settings=SimpleNamespace(stream=False)),
             settings=SimpleNamespace(precision=on),
         )
         cli.all_step(art)

@@ -398,3 +398,17 @@ def test_streamed_dynamic_batch_om_through_infer_pipeline(staged):
     calls = [json.loads(c) for c in log.read_text().splitlines()]
     assert [c["feeds"] for c in calls if c["tool"] == "run_pipeline"] == [2]
     no_bin(work)
+
+
+def test_a_ring_larger_than_dev_shm_is_one_line_before_any_worker(tmp_path, monkeypatch):
+    """A container's /dev/shm is 64 MB by default: a ring that does not fit killed a worker with SIGBUS
+    halfway through (found by make image-test); now it is refused up front, naming RING, BS and the fix."""
+    from common import stream
+
+    class Small:
+        f_bavail, f_frsize = 16, 4096  # 64 KB free
+
+    monkeypatch.setattr(stream.os, "statvfs", lambda where: Small)
+    with pytest.raises(BundleError, match=r"RING=2 batches of BS=4 needs .* --shm-size"):
+        stream.check_room(2 * 4 * 3 * 224 * 224 * 4, 2, 4)
+    stream.check_room(1000, 2, 4)  # what fits is let through
