@@ -9,7 +9,7 @@ import os
 import shutil
 from pathlib import Path
 
-from . import atomic, outputs, records, summary
+from . import atomic, outputs, records, summary, workdir
 from .errors import BundleError
 from .layout import RunLayout
 
@@ -99,7 +99,7 @@ def _place(src: Path, dest: Path) -> bool:
 def merge(runs: list[RunLayout], target: RunLayout) -> dict:
     """Place every output of ``runs`` into ``target``'s outputs and write the merged summary."""
     if target.outputs.is_dir():  # a re-merge starts from nothing: no output of an earlier merge stays
-        shutil.rmtree(target.outputs)
+        workdir.rmtree(target.outputs)  # never through a link; a failure is one line
     target.outputs.mkdir(parents=True, exist_ok=True)
     placed = 0
     filesinfo: dict = {}
