@@ -56,53 +56,16 @@ def draw(path: Path, title: str, solid: dict[str, dict[int, float]], dashed: dic
 
         matplotlib.use("Agg", force=True)  # headless: never a display
         import matplotlib.pyplot as plt
-        from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator, ScalarFormatter
     except ImportError:
         say(f"chart: skipped ({path.name}: matplotlib is not installed; pip install 'modelzoo-inference-bundle[full]')")
         return None
     fig = None
     try:
         fig, ax = plt.subplots(figsize=(9, 5.5), dpi=100)
-        sizes: set[int] = set()
-        for label, values in solid.items():
-            bs = sorted(values)
-            sizes.update(bs)
-            ax.plot(bs, [values[b] for b in bs], marker="o", linewidth=2, label=label)
-            for b in bs:
-                ax.annotate(
-                    f"{values[b]:.1f}",
-                    (b, values[b]),
-                    textcoords="offset points",
-                    xytext=(0, 7),
-                    ha="center",
-                    fontsize=8,
-                )
-        for label, values in dashed.items():
-            bs = sorted(values)
-            sizes.update(bs)
-            ax.plot(bs, [values[b] for b in bs], marker="s", linestyle="--", linewidth=1.5, label=label)
-        ax.set_xscale("log", base=2)
-        ax.xaxis.set_major_locator(FixedLocator(sorted(sizes)))
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.xaxis.set_major_formatter(ScalarFormatter())
-        values = [v for group in (solid, dashed) for s in group.values() for v in s.values() if v > 0]
-        wide = bool(values) and max(values) > 10 * min(values)  # CPU beside a 310P: a log scale
-        if wide:
-            ax.set_yscale("log")
-            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        else:
-            ax.set_ylim(bottom=0, top=max(values, default=1) * 1.15)
-        ax.set_xlabel("batch size")
-        ax.set_ylabel("throughput, samples/s" + (" (log scale)" if wide else ""))
-        ax.set_title(title)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=8, ncol=1, frameon=False)
+        _plot(ax, solid, dashed)
+        _axes(ax, title, solid, dashed)
         fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
+        _save(fig, path)
     except (OSError, RuntimeError, ValueError) as exc:
         say(f"chart: skipped ({path.name}: {exc})")
         return None
@@ -110,3 +73,56 @@ def draw(path: Path, title: str, solid: dict[str, dict[int, float]], dashed: dic
         if fig is not None:
             plt.close(fig)
     return path
+
+
+def _plot(ax, solid: dict[str, dict[int, float]], dashed: dict[str, dict[int, float]]) -> None:
+    """The series: ``solid`` ones with round markers and each value written above its point,
+    ``dashed`` ones with square markers."""
+    for label, values in solid.items():
+        bs = sorted(values)
+        ax.plot(bs, [values[b] for b in bs], marker="o", linewidth=2, label=label)
+        for b in bs:
+            ax.annotate(
+                f"{values[b]:.1f}",
+                (b, values[b]),
+                textcoords="offset points",
+                xytext=(0, 7),
+                ha="center",
+                fontsize=8,
+            )
+    for label, values in dashed.items():
+        bs = sorted(values)
+        ax.plot(bs, [values[b] for b in bs], marker="s", linestyle="--", linewidth=1.5, label=label)
+
+
+def _axes(ax, title: str, solid: dict[str, dict[int, float]], dashed: dict[str, dict[int, float]]) -> None:
+    """Batch sizes on a log-2 axis ticked at each size drawn; samples/s on a log scale when the figures
+    span more than 10x (a CPU beside a 310P), else linear from 0; labels, title, grid, legend below."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator, ScalarFormatter
+
+    groups = (solid, dashed)
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_locator(FixedLocator(sorted({b for group in groups for s in group.values() for b in s})))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    values = [v for group in groups for s in group.values() for v in s.values() if v > 0]
+    wide = bool(values) and max(values) > 10 * min(values)  # CPU beside a 310P: a log scale
+    if wide:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    else:
+        ax.set_ylim(bottom=0, top=max(values, default=1) * 1.15)
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("throughput, samples/s" + (" (log scale)" if wide else ""))
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=8, ncol=1, frameon=False)
+
+
+def _save(fig, path: Path) -> None:
+    """``path`` as PNG, written under a temporary name in its folder, then renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, format="png")
+    os.replace(tmp, path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import platform
 import time
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -27,15 +28,16 @@ def versions() -> dict[str, str]:
     return found
 
 
-def _accuracy_rows(cfg: Config, result: dict | None) -> list[str]:
-    got = result or {}
+def _accuracy_rows(info: dict, published: dict) -> list[str]:
+    """The accuracy table: this run's figures, then the published ones (upstream, the guide's OM)."""
+    got = info["result"] or {}
     rows = ["| | top-1 | top-5 | source |", "|---|---|---|---|"]
     rows.append(
-        f"| this run ({cfg.backend}, bs{cfg.bs}) | {got.get('Top1 accuracy', '—')} | "
+        f"| this run ({info['backend']}, bs{info['bs']}) | {got.get('Top1 accuracy', '—')} | "
         f"{got.get('Top5 accuracy', '—')} | {got.get('Number of images', '?')} images |"
     )
     for key, label in (("upstream", "published, upstream"), ("guide", "published, guide's OM")):
-        a = cfg.model.accuracy.get(key)
+        a = published.get(key)
         if a:
             rows.append(
                 f"| {label} | {a.get('top1', '—')}% | {a.get('top5', '—')}{'%' if 'top5' in a else ''} | "
@@ -83,30 +85,90 @@ def infer_method(summary: dict) -> str:
     return source or "unknown"
 
 
-def write(art: Artifacts) -> Path:
-    from .errors import BundleError
-    from .weights import cached_md5
+@dataclass(frozen=True)
+class Record:
+    """Everything report.md, run.json and throughput.png are rendered from, gathered once."""
 
-    cfg = art.cfg
-    m, layout, run = cfg.model, cfg.layout, cfg.run
+    info: dict  # run.json as written: what ran, where, on what data, the figures, versions and checksums
+    published: dict  # the manifest's accuracy figures (``upstream``, ``guide``)
+    files: dict  # label -> path of each file checksummed (the md5s are in ``info["md5"]``)
+    summary: dict  # the inference summary ({} when absent or unreadable)
+    perf: dict  # perf.json ({} before `make perf`)
+    perf_md: str | None  # perf.md's text (None before `make perf`)
+    nan: list  # the outputs that hold NaN (scoring.json)
+    precision: list  # make precision's section of report.md (precision.report_lines)
+    produced_by: str  # provenance.describe()
+    run_dir: Path
+
+
+def write(art: Artifacts) -> Path:
+    """run.json, throughput.png and report.md of the run, rendered from one gathered record."""
+    run = art.cfg.run
+    rec = gather(art)
+    records.write(run.file("run.json"), rec.info)
+    path = run.file("report.md")
+    atomic.write_text(path, markdown(rec, chart(rec)))
+    return path
+
+
+def gather(art: Artifacts) -> Record:
+    """The run's record: read the run's files (result, summary, parity, perf, scoring) once."""
+    from . import precision
     from .postprocess import read_result
 
+    cfg = art.cfg
+    layout, run = cfg.layout, cfg.run
     result = read_result(run.file("result.json"))
     summary = read_summary(run.outputs) or {}  # absent when unreadable or its figures are not numbers
     parity = records.read(layout.parity(cfg.bs))
+    files = _checksummed(cfg, parity)
+    perf_rec = records.read(run.file("perf.json")) or {}
+    perf_md = run.file("perf.md")
+    info = _info(art, result, summary, parity, files, perf_rec)
+    return Record(
+        info=info,
+        published=cfg.model.accuracy,
+        files=files,
+        summary=summary,
+        perf=perf_rec,
+        perf_md=perf_md.read_text().strip() if perf_md.is_file() else None,
+        nan=(records.read(run.file("scoring.json")) or {}).get("nan") or [],
+        precision=precision.report_lines(layout),
+        produced_by=provenance.describe(),
+        run_dir=run.dir,
+    )
+
+
+def _dataset(art: Artifacts) -> tuple[Path, Path]:
+    """The dataset and labels the run scored against (the settings' when they cannot be resolved)."""
+    from .errors import BundleError
+
     try:
-        val, labels = art.dataset()
+        return art.dataset()
     except BundleError:  # the report still renders without a dataset
-        val, labels = Path(cfg.settings.dataset), Path(cfg.settings.labels or "?")
-    files = {"onnx": layout.onnx(cfg.bs), "info": layout.info, "result.json": run.file("result.json")}
+        return Path(art.cfg.settings.dataset), Path(art.cfg.settings.labels or "?")
+
+
+def _checksummed(cfg: Config, parity: dict | None) -> dict[str, Path]:
+    """The files whose md5 the report lists: the checkpoint, the ONNX, info, the result, every OM."""
+    layout = cfg.layout
+    files = {"onnx": layout.onnx(cfg.bs), "info": layout.info, "result.json": cfg.run.file("result.json")}
     if parity and parity.get("weights"):
         files = {"weights": Path(parity["weights"]["file"]), **files}
     for om in sorted(layout.om_dir.glob("*.om")) if layout.om_dir.is_dir() else []:
         files[f"om {om.name}"] = om
-    sums = {k: cached_md5(p) for k, p in files.items() if p.is_file()}
+    return files
+
+
+def _info(art: Artifacts, result: dict | None, summary: dict, parity: dict | None, files: dict, perf_rec: dict) -> dict:
+    """run.json: the run, the host, the data, the figures, the versions and the checksums."""
+    from .weights import cached_md5
+
+    cfg = art.cfg
+    val, labels = _dataset(art)
     info = {
-        "model": m.name,
-        "title": m.title,
+        "model": cfg.model.name,
+        "title": cfg.model.title,
         "backend": cfg.backend,
         "bs": cfg.bs,
         "ran": ran(summary),
@@ -117,7 +179,7 @@ def write(art: Artifacts) -> Path:
         "labels": str(labels),
         "result": result,
         "parity": parity,
-        "md5": sums,
+        "md5": {k: cached_md5(p) for k, p in files.items() if p.is_file()},
         "versions": versions(),
         **provenance.record(),  # bundle_version, and the image (tag, base, digest) when run in one
         "infer_throughput": summary.get("throughput"),
@@ -126,60 +188,74 @@ def write(art: Artifacts) -> Path:
         "infer_throughput_method": infer_method(summary) if summary else None,
         **_om_record(cfg),
     }
-    perf_rec = records.read(run.file("perf.json")) or {}
     info["device"] = perf_rec.get("device") or info["ran"] or cfg.backend
     for key in ("gpu", "tensorrt", "top1_agreement"):  # PROVIDER=tensorrt: the GPU and the fp16 check
         if perf_rec.get(key):
             info[key] = perf_rec[key]
-    records.write(run.file("run.json"), info)
-    scoring = records.read(run.file("scoring.json")) or {}
+    return info
+
+
+def chart(rec: Record) -> Path | None:
+    """throughput.png beside report.md, from the record's perf figures (None before `make perf`)."""
+    if not rec.perf:
+        return None
+    return charts.throughput(rec.perf, rec.run_dir, f"{rec.info['title']}: throughput against batch size")
+
+
+def markdown(rec: Record, drawn: Path | None) -> str:
+    """report.md's text; ``drawn`` is the chart it links (None: no chart)."""
+    info = rec.info
     lines = [
-        f"# {m.title}: {cfg.backend} backend, batch size {cfg.bs}",
+        f"# {info['title']}: {info['backend']} backend, batch size {info['bs']}",
         "",
-        f"Run on {info['host']} ({info['machine']}) at {info['date']}; what ran: {info['ran'] or cfg.backend}.",
-        f"Dataset `{val}`, labels `{labels}`.",
-        f"Produced by: {provenance.describe()}.",
+        f"Run on {info['host']} ({info['machine']}) at {info['date']}; what ran: {info['ran'] or info['backend']}.",
+        f"Dataset `{info['dataset']}`, labels `{info['labels']}`.",
+        f"Produced by: {rec.produced_by}.",
         "",
         "## Accuracy",
         "",
-        *_accuracy_rows(cfg, result),
+        *_accuracy_rows(info, rec.published),
         "",
     ]
-    if scoring.get("nan"):
-        nan = scoring["nan"]
+    if rec.nan:
+        nan = rec.nan
         lines += [f"**{len(nan)} outputs hold NaN** (scored as the guides' script would): {', '.join(nan[:10])}", ""]
-    from . import precision
-
-    lines += precision.report_lines(layout)
-    if parity:
-        lines += [
-            "## ONNX parity with PyTorch",
-            "",
-            f"{len(parity['images'])} real photos, opset {parity['opset']}: max abs difference "
-            f"{parity['max_abs_diff']:.3g} (tolerance {parity['tolerance']:.3g}), top-1 agrees on "
-            f"{parity['top1_agree']}/{len(parity['images'])}, identical top-5 on "
-            f"{parity['top5_agree']}/{len(parity['images'])}. Simplifier: {parity['simplify_note']}.",
-            "",
-        ]
-    perf_md = run.file("perf.md")
-    chart = charts.throughput(perf_rec, run.dir, f"{m.title}: throughput against batch size") if perf_rec else None
-    lines += [
-        "## Throughput",
-        "",
-        perf_md.read_text().strip() if perf_md.is_file() else "(no `make perf` yet)",
-        "",
-    ]
-    if chart is not None:
-        lines += [f"![{m.title}: samples/s against batch size, measured and published]({chart.name})", ""]
-    if summary:
-        lines += [_pipeline_line(summary, perf_rec, cfg.bs), ""]
+    lines += rec.precision
+    lines += _parity_lines(info["parity"])
+    lines += _throughput_lines(rec, drawn)
     lines += ["## Versions", "", "| package | version |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in info["versions"].items()]
     lines += ["", "## Checksums (md5)", "", "| file | md5 |", "|---|---|"]
-    lines += [f"| {k} (`{files[k]}`) | `{v}` |" for k, v in sums.items()]
-    path = run.file("report.md")
-    atomic.write_text(path, "\n".join(lines) + "\n")
-    return path
+    lines += [f"| {k} (`{rec.files[k]}`) | `{v}` |" for k, v in info["md5"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _parity_lines(parity: dict | None) -> list[str]:
+    """The ONNX-against-PyTorch section (nothing before the export's parity check)."""
+    if not parity:
+        return []
+    n = len(parity["images"])
+    return [
+        "## ONNX parity with PyTorch",
+        "",
+        f"{n} real photos, opset {parity['opset']}: max abs difference "
+        f"{parity['max_abs_diff']:.3g} (tolerance {parity['tolerance']:.3g}), top-1 agrees on "
+        f"{parity['top1_agree']}/{n}, identical top-5 on "
+        f"{parity['top5_agree']}/{n}. Simplifier: {parity['simplify_note']}.",
+        "",
+    ]
+
+
+def _throughput_lines(rec: Record, drawn: Path | None) -> list[str]:
+    """perf.md's table, the chart's link and the pipeline's own figures."""
+    title = rec.info["title"]
+    perf_md = "(no `make perf` yet)" if rec.perf_md is None else rec.perf_md
+    lines = ["## Throughput", "", perf_md, ""]
+    if drawn is not None:
+        lines += [f"![{title}: samples/s against batch size, measured and published]({drawn.name})", ""]
+    if rec.summary:
+        lines += [_pipeline_line(rec.summary, rec.perf, rec.info["bs"]), ""]
+    return lines
 
 
 def _bound(stream: dict) -> str:

@@ -3,6 +3,7 @@ bundle has to cope with, pinned per lineage. These tests use the fakes directly,
 
 from __future__ import annotations
 
+import ast
 import inspect
 import json
 import os
@@ -619,3 +620,153 @@ def test_cli_device_list_failure_exits_1(oms, tmp_path):
     argv = ["--model", str(oms["static"]), "--device", "0,1", "--loop", "1"]
     proc = cli("tools2023", *argv, FAKE_NPU_COUNT=1, FAKE_AIS_SYNC_S=1)  # the survivor waits 1 s, not 10
     assert proc.returncode == 1 and "subprocess run failed error_callback" in proc.stdout
+
+
+# ---- the stand-ins share no code with the bundle --------------------------------------------------------
+# A stand-in that runs the bundle's own code agrees with it by construction: the fakes are written from the
+# tools' source (tests/fakes/ais_bench/infer/_summary.py cites it), never copied from common/.
+
+
+def _fake_sources() -> list[Path]:
+    """Every Python file of the stand-ins: the modules and the scripts in bin/."""
+    scripts = [p for p in (FAKES / "bin").iterdir() if p.is_file() and p.read_bytes().startswith(b"#!/usr/bin/env py")]
+    return sorted(FAKES.rglob("*.py")) + sorted(scripts)
+
+
+def _imported(source: str) -> set[str]:
+    """The modules a source imports (absolute imports only: a relative one stays in its package)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_the_stand_ins_import_nothing_from_the_bundle():
+    for path in _fake_sources():
+        for name in _imported(path.read_text(encoding="utf-8")):
+            root = name.split(".")[0]
+            assert root not in ("common", "modelzoo_bundle", "tests"), f"{path.relative_to(ROOT)} imports {name}"
+
+
+def _bodies(source: str) -> dict[str, str]:
+    """{the AST of a function's body less its docstring and imports: the function's name}, for the bodies
+    of at least 3 statements or 40 AST nodes (shorter ones match by chance)."""
+    out = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = [s for s in node.body if not isinstance(s, (ast.Import, ast.ImportFrom))]
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                body = body[1:]
+            tree = ast.Module(body=body, type_ignores=[])
+            if len(body) >= 3 or sum(1 for _ in ast.walk(tree)) >= 40:
+                out[ast.dump(tree)] = node.name
+    return out
+
+
+def _copies(sources: dict[str, str]) -> list[str]:
+    """``<name>:<function> is a copy of common/<file>:<function>`` for each function of ``sources``
+    whose body (names, arguments and docstrings aside) is one of common/'s."""
+    prod = {}
+    for path in sorted((ROOT / "common").rglob("*.py")):
+        where = path.relative_to(ROOT).as_posix()
+        prod.update({body: f"{where}:{fn}" for body, fn in _bodies(path.read_text(encoding="utf-8")).items()})
+    return [
+        f"{name}:{fn} is a copy of {prod[body]}"
+        for name, src in sources.items()
+        for body, fn in _bodies(src).items()
+        if body in prod
+    ]
+
+
+def test_no_stand_in_function_is_a_copy_of_the_bundles():
+    assert _copies({str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in _fake_sources()}) == []
+
+
+def test_the_copy_finder_finds_the_old_copy_of_the_statistics():
+    """Before issue 20, _fakeom.stats was common/summary.py's stats with numpy imported in the function
+    and no docstring: it is found."""
+    import common.summary
+
+    tree = ast.parse(inspect.getsource(common.summary.stats))
+    fn = tree.body[0]
+    fn.body = [*ast.parse("import numpy as np").body, *fn.body[1:]]
+    fn.args.args[0].annotation = ast.Name("list")
+    found = _copies({"old _fakeom.py": ast.unparse(tree)})
+    assert found == ["old _fakeom.py:stats is a copy of common/summary.py:stats"]
+
+
+@pytest.fixture(params=LINEAGES)
+def fake_summary(request, monkeypatch):
+    """A fresh ``Summary`` of the stand-in's ``_summary`` module, of one lineage."""
+    monkeypatch.syspath_prepend(str(FAKES))
+    _purge()
+    from ais_bench.infer import _summary
+
+    yield _summary.Summary(request.param)
+    _purge()
+
+
+def test_the_fake_summary_computes_as_upstream_on_a_known_input(fake_summary, tmp_path, caplog):
+    """Figures derived by hand from the tools' summary.py (Summary.get_list_info / report) for NPU compute
+    times 4, 1, 3, 2 ms and --batchsize 8: min 1, max 4, mean 10 / 4 = 2.5, median (2 + 3) / 2 = 2.5,
+    percentile(99) by numpy's linear rule at rank 3 x 0.99 = 2.97 of the sorted 1, 2, 3, 4: 3 + 0.97 x (4 - 3)
+    = 3.97; throughput 1000 x 8 / 2.5 = 3200 (the bundle's samples over summed time would give 1000 x 30 / 10
+    = 3000 for 30 real samples: a different formula). H2D / D2H empty: 0.0 each, count 0."""
+    caplog.set_level("INFO")
+    fake_summary.npu_compute_time_list = [4.0, 1.0, 3.0, 2.0]
+    fake_summary.report(8, str(tmp_path / "r"))
+    data = json.loads((tmp_path / "r_summary.json").read_text())
+    npu = data["NPU_compute_time"]
+    assert {k: npu[k] for k in ("min", "max", "mean", "median", "count")} == {
+        "min": 1.0,
+        "max": 4.0,
+        "mean": 2.5,
+        "median": 2.5,
+        "count": 4,
+    }
+    assert npu["percentile(99%)"] == pytest.approx(3.97, abs=1e-12)
+    assert data["throughput"] == 3200.0 and data["npu_compute_time_list"] == [4.0, 1.0, 3.0, 2.0]
+    empty = {"min": 0.0, "max": 0.0, "mean": 0.0, "median": 0.0, "percentile(99%)": 0.0, "count": 0}
+    assert data["H2D_latency"] == empty == data["D2H_latency"]
+    assert caplog.messages[0] == "-----------------Performance Summary------------------"
+    m = re.fullmatch(
+        r"NPU_compute_time \(ms\): min = 1\.0, max = 4\.0, mean = 2\.5, median = 2\.5, percentile\(99%\) = (\S+)",
+        caplog.messages[1],
+    )
+    assert m and float(m[1]) == pytest.approx(3.97, abs=1e-12)
+    assert caplog.messages[2:] == [
+        "throughput 1000*batchsize.mean(8)/NPU_compute_time.mean(2.5): 3200.0",
+        "------------------------------------------------------",
+    ]
+
+
+def test_the_fake_summary_averages_recorded_batch_sizes(fake_summary, caplog):
+    """The dynamic shape / dims paths record each feed's batch (add_batchsize): upstream's report then uses
+    their average, a float, in place of --batchsize: (4 + 8) / 2 = 6.0, 1000 x 6.0 / 2.0 = 3000.0."""
+    caplog.set_level("INFO")
+    fake_summary.npu_compute_time_list = [2.0, 2.0]
+    fake_summary.add_batchsize(4)
+    fake_summary.add_batchsize(8)
+    fake_summary.report(1, None, display_all_summary=True)
+    zeros = "min = 0.0, max = 0.0, mean = 0.0, median = 0.0, percentile(99%) = 0.0"
+    assert caplog.messages[1] == f"H2D_latency (ms): {zeros}" and caplog.messages[3] == f"D2H_latency (ms): {zeros}"
+    assert caplog.messages[4] == "throughput 1000*batchsize.mean(6.0)/NPU_compute_time.mean(2.0): 3000.0"
+    assert fake_summary.infodict["throughput"] == 3000.0
+
+
+def test_the_fake_summary_of_no_execution(fake_summary, caplog):
+    """No NPU compute time: tools2023 reports zeros and a throughput of 0; msit2024 falls back to the
+    interval list of a multi-threaded run, and raises on that empty list (get_list_info, merge=True)."""
+    caplog.set_level("INFO")
+    if fake_summary.lineage == "msit2024":
+        with pytest.raises(RuntimeError, match=r"^summary\.get_list_info failed: inner error$"):
+            fake_summary.report(4, None)
+        return
+    fake_summary.report(4, None)
+    assert (
+        fake_summary.infodict["throughput"] == 0
+        and "throughput 1000*batchsize.mean(4)/NPU_compute_time.mean(0.0): 0" in caplog.messages
+    )

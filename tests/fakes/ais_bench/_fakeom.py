@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 MAGIC = b"FAKE-ASCEND-OM v1\n"
@@ -108,23 +107,3 @@ def save(path: str, values, fmt: str) -> None:
         values.tofile(path)
     else:
         np.save(path, values)
-
-
-def stats(ms: list) -> dict:
-    import numpy as np
-
-    if not ms:
-        return {"min": 0, "max": 0, "mean": 0, "median": 0, "percentile(99%)": 0, "count": 0}
-    a = np.asarray(ms, dtype=np.float64)
-    return {
-        "min": float(a.min()),
-        "max": float(a.max()),
-        "mean": float(a.mean()),
-        "median": float(np.median(a)),
-        "percentile(99%)": float(np.percentile(a, 99)),
-        "count": int(a.size),
-    }
-
-
-def natural_key(name: str) -> list:
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]

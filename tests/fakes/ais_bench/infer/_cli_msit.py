@@ -31,13 +31,13 @@ import re
 import sys
 import time
 
-from ais_bench.infer import _io
+from ais_bench.infer import _io, _summary
 from ais_bench.infer._io import logger
 from ais_bench.infer._msit_paths import CheckedFiles, FileStat
 from ais_bench.infer.interface import InferSession, MemorySummary
 
 FILES = CheckedFiles()
-summary = _io.Summary()
+summary = _summary.Summary("msit2024")
 OM_MODEL_MAX_SIZE = 10 * 1024 * 1024 * 1024
 ACL_JSON_MAX_SIZE = 8 * 1024
 AIPP_CONFIG_MAX_SIZE = 12.5 * 1024

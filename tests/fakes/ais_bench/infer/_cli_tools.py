@@ -35,12 +35,12 @@ import os
 import sys
 import time
 
-from ais_bench.infer import _io
+from ais_bench.infer import _io, _summary
 from ais_bench.infer._io import logger
 from ais_bench.infer.interface import InferSession, MemorySummary
 
 FILES = _io.PlainFiles()
-summary = _io.Summary()
+summary = _summary.Summary("tools2023")
 
 
 def str2bool(v):

@@ -1,5 +1,5 @@
-"""What the two CLIs share (their io_oprations / utils / summary modules): how an input folder becomes
-batches, how outputs are named and written, and the summary JSON.
+"""What the two CLIs share (their io_oprations / utils modules): how an input folder becomes batches and
+how outputs are named and written. The statistics and the summary JSON are in ``_summary.py``.
 
 Imitated behaviour (both lineages):
 - an input folder lists ``*.bin``/``*.npy`` (any case of the suffix), natural-sorted; the first file's
@@ -12,16 +12,12 @@ Imitated behaviour (both lineages):
 - each output is split along ``--output_batchsize_axis`` into one piece per sample: BIN is the raw
   bytes and NPY the array, both in the OM's output dtype (float16 for an ``--output_type=FP16`` OM),
   with shape ``(1, N)``; TXT is one line per row of ``%f`` values, each followed by a space;
-- the summary JSON ``<output prefix>_summary.json``: ``filesinfo`` (per sample: ``infiles``,
-  ``outfiles``), ``args`` (``sys.argv``, a list), ``NPU_compute_time``, ``H2D_latency``,
-  ``D2H_latency`` (min/max/mean/median/percentile(99%)/count), ``throughput`` (1000 * batchsize /
-  mean compute ms), ``npu_compute_time_list``, ``pid``; and the console block ending in
-  ``[INFO] throughput 1000*batchsize.mean(B)/NPU_compute_time.mean(M): T``.
+- the summary JSON ``<output prefix>_summary.json`` gets, per sample, ``filesinfo`` (``infiles``,
+  ``outfiles``) from here; its figures and console block: ``_summary.py``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -271,76 +267,3 @@ def save_tensors_to_file(files, summary, outputs, output_prefix, infiles_paths, 
             summary.add_sample_id_infiles(sample_id, [str(p) for p in per_sample[j]])
             summary.append_sample_id_outfile(sample_id, path)
             save_data_to_files(files, path, pieces[j])
-
-
-class Summary:
-    def __init__(self):
-        self.reset()
-        self.infodict = {"filesinfo": {}}
-
-    def reset(self):
-        self.h2d_latency_list, self.d2h_latency_list = [], []
-        self.npu_compute_time_list, self.npu_compute_time_interval_list = [], []
-        self._batchsizes = []
-
-    def add_batchsize(self, n: int):
-        self._batchsizes.append(n)
-
-    def add_sample_id_infiles(self, sample_id, infiles):
-        entry = self.infodict["filesinfo"].setdefault(sample_id, {"infiles": [], "outfiles": []})
-        if not entry["infiles"]:
-            entry["infiles"].extend(infiles)
-
-    def append_sample_id_outfile(self, sample_id, outfile):
-        self.infodict["filesinfo"].setdefault(sample_id, {"infiles": [], "outfiles": []})["outfiles"].append(outfile)
-
-    def add_args(self, args):
-        self.infodict["args"] = args
-
-    @staticmethod
-    def _stats(values: list, scale: int) -> dict:
-        if not values:
-            out = {"min": 0.0, "max": 0.0, "mean": 0.0, "median": 0.0, f"percentile({scale}%)": 0.0}
-        else:
-            out = {
-                "min": np.min(values),
-                "max": np.max(values),
-                "mean": np.mean(values),
-                "median": np.median(values),
-                f"percentile({scale}%)": np.percentile(values, scale),
-            }
-        return {**out, "count": len(values)}
-
-    def report(self, batchsize, output_prefix, display_all_summary=False, files=None):
-        scale = 99
-        npu = self._stats(self.npu_compute_time_list, scale)
-        h2d = self._stats(self.h2d_latency_list, scale)
-        d2h = self._stats(self.d2h_latency_list, scale)
-        if self._batchsizes:
-            batchsize = sum(self._batchsizes) / len(self._batchsizes)
-        throughput = 0 if npu["mean"] == 0 else 1000 * batchsize / npu["mean"]
-        self.infodict["NPU_compute_time"] = npu
-        self.infodict["H2D_latency"] = h2d
-        self.infodict["D2H_latency"] = d2h
-        self.infodict["throughput"] = throughput
-        self.infodict["npu_compute_time_list"] = self.npu_compute_time_list
-        self.infodict["pid"] = os.getpid()
-
-        def line(name, s):
-            return (
-                f"{name} (ms): min = {s['min']}, max = {s['max']}, mean = {s['mean']}, median = {s['median']}, "
-                f"percentile({scale}%) = {s[f'percentile({scale}%)']}"
-            )
-
-        logger.info("-----------------Performance Summary------------------")
-        if display_all_summary:
-            logger.info(line("H2D_latency", h2d))
-        logger.info(line("NPU_compute_time", npu))
-        if display_all_summary:
-            logger.info(line("D2H_latency", d2h))
-        logger.info(f"throughput 1000*batchsize.mean({batchsize})/NPU_compute_time.mean({npu['mean']}): {throughput}")
-        logger.info("------------------------------------------------------")
-        if output_prefix is not None:
-            files = files or PlainFiles()
-            with files.open_write(output_prefix + "_summary.json") as f:
-                f.write(json.dumps(self.infodict).encode())
