@@ -300,7 +300,7 @@ def _plan(
     return done, fps, todo
 
 
-def _start(todo: list[tuple[str, str]], pre: Preprocess, workers: int):
+def _start_workers(todo: list[tuple[str, str]], pre: Preprocess, workers: int):
     """(pool or None, the jobs' results as they come): in this process for one worker or a few images,
     else a forked pool, unordered, in chunks."""
     _init(pre)
@@ -312,7 +312,9 @@ def _start(todo: list[tuple[str, str]], pre: Preprocess, workers: int):
     return pool, pool.imap_unordered(_write_one, todo, chunksize=chunksize(len(todo), workers))
 
 
-def _collect(results, done: dict, fps: dict, errors: list[str], pb, record: Path | None, started: float) -> None:
+def _collect_results(
+    results, done: dict, fps: dict, errors: list[str], pb, record: Path | None, started: float
+) -> None:
     """Take the workers' results: a written image joins ``done`` (its warning printed), a failed one is
     added to ``errors``; a full disk stops the run in one line. The record is saved along the way."""
     last, written = started, max(1, len(done))
@@ -374,9 +376,9 @@ def run(
     errors: list[str] = []
     started = time.monotonic()
     with bar(total=len(images), initial=len(done), desc="preprocess", unit="img", enable=progress) as pb:
-        pool, results = _start(todo, pre, workers)
+        pool, results = _start_workers(todo, pre, workers)
         try:
-            _collect(results, done, fps, errors, pb, record, started)
+            _collect_results(results, done, fps, errors, pb, record, started)
         finally:
             if pool is not None:
                 pool.terminate()
