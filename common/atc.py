@@ -186,6 +186,40 @@ def up_to_date(
     )
 
 
+def _atc_exe(m: Manifest, onnx_path: Path) -> str:
+    """The ``atc`` on PATH, once the ONNX it converts is known to be there."""
+    if not onnx_path.is_file():
+        raise BundleError(f"{onnx_path}: no ONNX model (run `make onnx` first)")
+    exe = shutil.which("atc")
+    if exe is None:
+        raise BundleError(NOT_FOUND.format(name=m.name))
+    return exe
+
+
+def _atc_error(
+    proc: subprocess.CompletedProcess, flags: Sequence[str], src: Path, soc: str, log_path: Path
+) -> BundleError:
+    """ATC's failure in one message: its exit status, a hint for CANN 5.x-only flags, the log's last lines."""
+    old = [f for f in flags if f.split("=")[0] in CANN5_ONLY]
+    hint = (
+        f" ({' '.join(old)} exists in CANN 5.x's ATC only; CANN >= 6 tunes with AOE: use ATC_PROFILE=bundle there)"
+        if old
+        else ""
+    )
+    return BundleError(
+        f"atc failed (exit {proc.returncode}) converting {src.name} for {soc}{hint}; "
+        f"last lines of {log_path}:\n{_tail(log_path)}"
+    )
+
+
+def _run_atc(exe: str, cmd: list[str], om_dir: Path, log_path: Path) -> subprocess.CompletedProcess:
+    """Run ATC in ``om_dir``, the command line then its whole output in ``log_path``."""
+    with log_path.open("w", encoding="utf-8") as f:
+        f.write("$ " + shlex.join(cmd) + "\n")
+        f.flush()
+        return subprocess.run([exe, *cmd[1:]], cwd=om_dir, stdout=f, stderr=subprocess.STDOUT, check=False)
+
+
 def convert(
     m: Manifest,
     layout: Layout,
@@ -208,11 +242,7 @@ def convert(
     flags = extra_flags(m, bs, dynamic_batch, extra, profile)
     if up_to_date(layout, onnx_path, gear, soc, flags):
         return om
-    if not onnx_path.is_file():
-        raise BundleError(f"{onnx_path}: no ONNX model (run `make onnx` first)")
-    exe = shutil.which("atc")
-    if exe is None:
-        raise BundleError(NOT_FOUND.format(name=m.name))
+    exe = _atc_exe(m, onnx_path)
     if soc is None:
         from .npu import detect_soc
 
@@ -230,23 +260,10 @@ def convert(
         # om/ and WORK may be relative (its default, work/<model>)
         out_base = Path(tmp).resolve() / name
         cmd = atc_command(m, src.resolve(), out_base, bs, soc, log, dynamic_batch, extra, profile)
-        with log_path.open("w", encoding="utf-8") as f:
-            f.write("$ " + shlex.join(cmd) + "\n")
-            f.flush()
-            proc = subprocess.run([exe, *cmd[1:]], cwd=om_dir, stdout=f, stderr=subprocess.STDOUT, check=False)
+        proc = _run_atc(exe, cmd, om_dir, log_path)
         produced = Path(f"{out_base}.om")
         if proc.returncode != 0 or not produced.is_file():
-            old = [f for f in flags if f.split("=")[0] in CANN5_ONLY]
-            hint = (
-                f" ({' '.join(old)} exists in CANN 5.x's ATC only; CANN >= 6 tunes with AOE: "
-                "use ATC_PROFILE=bundle there)"
-                if old
-                else ""
-            )
-            raise BundleError(
-                f"atc failed (exit {proc.returncode}) converting {src.name} for {soc}{hint}; "
-                f"last lines of {log_path}:\n{_tail(log_path)}"
-            )
+            raise _atc_error(proc, flags, src, soc, log_path)
         os.replace(produced, om)
     atomic.write_text(stamp, _stamp(soc, flags))
     return om

@@ -199,6 +199,84 @@ def _convention(values: dict[int, str], ref: dict[int, int] | None, wnids: list[
     return "unknown", 0
 
 
+def _parse_names(rows: list[tuple[str, str]]) -> tuple[list[int], dict, set, int, dict[int, str]]:
+    """What ``rows``' image names hold: the ILSVRC2012_val numbers in line order, the path prefixes (first
+    seen first), the extensions, how many names are something else, and the first label of each number."""
+    numbers, prefixes, exts, odd, values = [], {}, set(), 0, {}
+    for name, value in rows:
+        prefix, stem, ext = _split_name(name)
+        found = _NAME.match(stem)
+        if not found:
+            odd += 1
+            continue
+        prefixes.setdefault(prefix, None)  # first seen first
+        exts.add(ext)
+        numbers.append(int(found.group(1)))
+        values.setdefault(int(found.group(1)), value)
+    return numbers, prefixes, exts, odd, values
+
+
+def _name_problems(numbers: list[int], prefixes: dict, odd: int) -> list[str]:
+    """What postprocess cannot take in the names: other names, images listed twice, lines out of image
+    order, a path prefix."""
+    problems = []
+    if odd:
+        problems.append(f"{odd:,} names are not ILSVRC2012_val_<8 digits> image names")
+    if len(set(numbers)) != len(numbers):
+        problems.append(f"{len(numbers) - len(set(numbers)):,} images are listed more than once")
+    if numbers and numbers != sorted(numbers):
+        problems.append("the lines are not in image order (ILSVRC2012_val_00000001 first)")
+    shown = [p for p in prefixes if p]
+    if shown:
+        more = ", ..." if len(shown) > 3 else ""
+        problems.append(
+            f"the names carry a path prefix ({', '.join(shown[:3])}{more}): postprocess matches "
+            "output names exactly, so strip it"
+        )
+    return problems
+
+
+def _check_named(r: Report, rows: list[tuple[str, str]], problems: list[str]) -> dict[int, str] | None:
+    """'<image name> <label>' lines: their problems and notes; the label of each image number, or None
+    when the names are not ImageNet's validation images (nothing more to compare)."""
+    numbers, prefixes, exts, odd, values = _parse_names(rows)
+    r.imagenet = len(numbers) > 0
+    if not r.imagenet:
+        r.notes.append("the names are not ILSVRC2012_val_<8 digits>: not the ImageNet validation set")
+        return None
+    problems += _name_problems(numbers, prefixes, odd)
+    if exts == {""}:
+        r.notes.append("names without .JPEG (fine for postprocess; the guides' file has .JPEG)")
+    elif exts - {".JPEG"}:
+        r.notes.append(f"names end in {', '.join(sorted(exts - {''}))} (the guides' file: .JPEG)")
+    return values
+
+
+def _check_unnamed(r: Report, rows: list[tuple[str, str]], problems: list[str]) -> dict[int, str]:
+    """One label a line (the devkit's ground truth, in image order): the label of each image number."""
+    r.imagenet = len(rows) == IMAGES
+    r.notes.append("no image names: one label a line, in image order (the devkit's ground-truth layout)")
+    problems.append("the bundle needs '<image name> <label>' lines")
+    return {i: v for i, (_, v) in enumerate(rows, 1)}
+
+
+def _check_values(
+    r: Report, values: dict[int, str], ref: dict[int, int] | None, wnids: list[str] | None, problems: list[str]
+) -> None:
+    """The count and convention of the labels, then the verdict: ``r.ok`` and the problems before the notes."""
+    if r.imagenet and len(values) != IMAGES:
+        problems.append(f"{len(values):,} images, not the {IMAGES:,} of the validation set")
+    r.convention, wrong = _convention(values, ref, wnids)
+    if r.convention != "guide":
+        problems.append(f"the labels are not the guides' (the first ten should be {' '.join(map(str, GUIDE_FIRST))})")
+    elif wrong:
+        problems.append(f"{wrong:,} labels differ from the guides' file")
+    if ref is None and r.imagenet:
+        r.notes.append(f"only the first labels were compared ({PACKAGE} is not installed here)")
+    r.ok = r.imagenet and not problems and len(values) == IMAGES
+    r.notes = problems + r.notes
+
+
 def check(path: Path, ref: dict[int, int] | None = None, wnids: list[str] | None = None) -> Report:
     """Compare a label file with the guides' val_label.txt: count, order, name form, the convention of its
     labels (every line when ``ref`` is given, else the known first lines)."""
@@ -220,60 +298,13 @@ def check(path: Path, ref: dict[int, int] | None = None, wnids: list[str] | None
     if not rows:
         r.notes.append("no lines")
         return r
-    values: dict[int, str] = {}
     named = [n for n, _ in rows if n]
     problems = []
     if named and len(named) != len(rows):
         problems.append("some lines have an image name and some do not")
-    if named:
-        numbers, prefixes, exts, odd = [], {}, set(), 0
-        for name, value in rows:
-            prefix, stem, ext = _split_name(name)
-            found = _NAME.match(stem)
-            if not found:
-                odd += 1
-                continue
-            prefixes.setdefault(prefix, None)  # first seen first
-            exts.add(ext)
-            numbers.append(int(found.group(1)))
-            values.setdefault(int(found.group(1)), value)
-        r.imagenet = len(numbers) > 0
-        if not r.imagenet:
-            r.notes.append("the names are not ILSVRC2012_val_<8 digits>: not the ImageNet validation set")
-            return r
-        if odd:
-            problems.append(f"{odd:,} names are not ILSVRC2012_val_<8 digits> image names")
-        if len(set(numbers)) != len(numbers):
-            problems.append(f"{len(numbers) - len(set(numbers)):,} images are listed more than once")
-        if numbers and numbers != sorted(numbers):
-            problems.append("the lines are not in image order (ILSVRC2012_val_00000001 first)")
-        shown = [p for p in prefixes if p]
-        if shown:
-            more = ", ..." if len(shown) > 3 else ""
-            problems.append(
-                f"the names carry a path prefix ({', '.join(shown[:3])}{more}): postprocess matches "
-                "output names exactly, so strip it"
-            )
-        if exts == {""}:
-            r.notes.append("names without .JPEG (fine for postprocess; the guides' file has .JPEG)")
-        elif exts - {".JPEG"}:
-            r.notes.append(f"names end in {', '.join(sorted(exts - {''}))} (the guides' file: .JPEG)")
-    else:  # one value a line: the devkit's ground truth, in image order
-        values = {i: v for i, (_, v) in enumerate(rows, 1)}
-        r.imagenet = len(rows) == IMAGES
-        r.notes.append("no image names: one label a line, in image order (the devkit's ground-truth layout)")
-        problems.append("the bundle needs '<image name> <label>' lines")
-    if r.imagenet and len(values) != IMAGES:
-        problems.append(f"{len(values):,} images, not the {IMAGES:,} of the validation set")
-    r.convention, wrong = _convention(values, ref, wnids)
-    if r.convention != "guide":
-        problems.append(f"the labels are not the guides' (the first ten should be {' '.join(map(str, GUIDE_FIRST))})")
-    elif wrong:
-        problems.append(f"{wrong:,} labels differ from the guides' file")
-    if ref is None and r.imagenet:
-        r.notes.append(f"only the first labels were compared ({PACKAGE} is not installed here)")
-    r.ok = r.imagenet and not problems and len(values) == IMAGES
-    r.notes = problems + r.notes
+    values = _check_named(r, rows, problems) if named else _check_unnamed(r, rows, problems)
+    if values is not None:
+        _check_values(r, values, ref, wnids, problems)
     return r
 
 

@@ -248,6 +248,102 @@ class Outcome:
         )
 
 
+def _make_folder(dst_dir: Path) -> None:
+    """``dst_dir`` made if needed; one line when it cannot hold the .bin files (a file, /dev/null, read-only)."""
+    try:
+        dst_dir.mkdir(parents=True, exist_ok=True)
+        if not dst_dir.is_dir():
+            raise NotADirectoryError(20, "not a folder")
+    except OSError as exc:  # /dev/null, a file, a read-only place
+        raise BundleError(f"{dst_dir}: cannot write the .bin files there ({exc.strerror or exc})") from None
+
+
+def _scan_bins(dst_dir: Path, wanted: set[str], outcome: Outcome) -> dict[str, tuple[int, int]]:
+    """One scandir of ``dst_dir``: left-over temporary files and the .bin of images that are gone are
+    removed (counted in ``outcome.removed``); the size and mtime (ns) of every other .bin."""
+    have: dict[str, tuple[int, int]] = {}
+    with os.scandir(dst_dir) as entries:
+        for f in entries:
+            if f.name.startswith(".") and f.name.endswith(".tmp"):
+                atomic.remove(Path(f.path))
+            elif f.name.endswith(".bin"):
+                if f.name not in wanted:
+                    atomic.remove(Path(f.path))
+                    outcome.removed += 1
+                else:
+                    st = f.stat()
+                    have[f.name] = (st.st_size, st.st_mtime_ns)
+    return have
+
+
+def _plan(
+    images: list[Path], have: dict, old: dict, size: int, dst_dir: Path, outcome: Outcome
+) -> tuple[dict[str, list[int]], dict[str, list[int]], list[tuple[str, str]]]:
+    """Which images are done (a .bin of the right size, from the recorded source, or newer than its image
+    when none is recorded) and which are to write, new or redone: (done, fingerprints to write, jobs)."""
+    done: dict[str, list[int]] = {}
+    fps: dict[str, list[int]] = {}
+    todo = []
+    for img in images:
+        name = img.stem + ".bin"
+        fp = fingerprint(img)
+        got = have.get(name)
+        if got is not None and got[0] == size:
+            if old.get(img.name) == fp or (img.name not in old and got[1] >= fp[1]):
+                done[img.name] = fp
+                continue
+            outcome.redone += 1
+        else:
+            outcome.new += 1
+        fps[img.name] = fp
+        todo.append((str(img), str(dst_dir / name)))
+    return done, fps, todo
+
+
+def _start_workers(todo: list[tuple[str, str]], pre: Preprocess, workers: int):
+    """(pool or None, the jobs' results as they come): in this process for one worker or a few images,
+    else a forked pool, unordered, in chunks."""
+    _init(pre)
+    if workers <= 1 or len(todo) < 8:
+        return None, map(_write_one, todo)
+    from multiprocessing import get_context
+
+    pool = get_context("fork").Pool(min(workers, len(todo)), _init, (pre,))
+    return pool, pool.imap_unordered(_write_one, todo, chunksize=chunksize(len(todo), workers))
+
+
+def _collect_results(
+    results, done: dict, fps: dict, errors: list[str], pb, record: Path | None, started: float
+) -> None:
+    """Take the workers' results: a written image joins ``done`` (its warning printed), a failed one is
+    added to ``errors``; a full disk stops the run in one line. The record is saved along the way."""
+    last, written = started, max(1, len(done))
+    for name, status, message in results:
+        if status == "ok":
+            done[name] = fps[name]
+            if message:
+                print(f"warning: {message}", file=sys.stderr, flush=True)
+        elif status == "full":  # every later image would fail the same way: stop now, in one line
+            raise BundleError(message)
+        else:
+            errors.append(message)
+        pb.update()
+        # the record holds every image: rewritten only when it has doubled since (and 5 s passed), so
+        # a run writes O(n) in all; a .bin missing from it after a kill still counts (newer than its image)
+        if record is not None and len(done) >= 2 * written and time.monotonic() - last > 5:
+            _write_record(record, done)
+            last, written = time.monotonic(), len(done)
+
+
+def _raise_errors(errors: list[str]) -> None:
+    """The images that could not be done: every one but the first printed, the first raised with a count."""
+    if errors:
+        more = f" (and {len(errors) - 1} more, listed above)" if len(errors) > 1 else ""
+        for line in errors[1:]:
+            print(line)
+        raise BundleError(errors[0] + more)
+
+
 def run(
     src_dir: Path,
     dst_dir: Path,
@@ -269,84 +365,26 @@ def run(
     src_dir, dst_dir = Path(src_dir), Path(dst_dir)
     every = list_images(src_dir)
     images = shard.slice(every, bs) if shard else every
-    try:
-        dst_dir.mkdir(parents=True, exist_ok=True)
-        if not dst_dir.is_dir():
-            raise NotADirectoryError(20, "not a folder")
-    except OSError as exc:  # /dev/null, a file, a read-only place
-        raise BundleError(f"{dst_dir}: cannot write the .bin files there ({exc.strerror or exc})") from None
+    _make_folder(dst_dir)
     old = _read_record(record)
     size = bin_size(pre)
-    wanted = {img.stem + ".bin" for img in every}  # other shards' .bin files stay
-    have: dict[str, tuple[int, int]] = {}  # one scandir: every .bin's size and mtime
     outcome = Outcome()
-    with os.scandir(dst_dir) as entries:
-        for f in entries:
-            if f.name.startswith(".") and f.name.endswith(".tmp"):
-                atomic.remove(Path(f.path))
-            elif f.name.endswith(".bin"):
-                if f.name not in wanted:
-                    atomic.remove(Path(f.path))
-                    outcome.removed += 1
-                else:
-                    st = f.stat()
-                    have[f.name] = (st.st_size, st.st_mtime_ns)
-    done: dict[str, list[int]] = {}
-    fps: dict[str, list[int]] = {}
-    todo = []
-    for img in images:
-        name = img.stem + ".bin"
-        fp = fingerprint(img)
-        got = have.get(name)
-        if got is not None and got[0] == size:
-            if old.get(img.name) == fp or (img.name not in old and got[1] >= fp[1]):
-                done[img.name] = fp
-                continue
-            outcome.redone += 1
-        else:
-            outcome.new += 1
-        fps[img.name] = fp
-        todo.append((str(img), str(dst_dir / name)))
+    have = _scan_bins(dst_dir, {img.stem + ".bin" for img in every}, outcome)  # other shards' .bin files stay
+    done, fps, todo = _plan(images, have, old, size, dst_dir, outcome)
     outcome.kept = len(done)
     workers = workers or len(os.sched_getaffinity(0))
     errors: list[str] = []
-    last, written = time.monotonic(), max(1, len(done))
+    started = time.monotonic()
     with bar(total=len(images), initial=len(done), desc="preprocess", unit="img", enable=progress) as pb:
-        _init(pre)
-        if workers <= 1 or len(todo) < 8:
-            results = map(_write_one, todo)
-            pool = None
-        else:
-            from multiprocessing import get_context
-
-            pool = get_context("fork").Pool(min(workers, len(todo)), _init, (pre,))
-            results = pool.imap_unordered(_write_one, todo, chunksize=chunksize(len(todo), workers))
+        pool, results = _start_workers(todo, pre, workers)
         try:
-            for name, status, message in results:
-                if status == "ok":
-                    done[name] = fps[name]
-                    if message:
-                        print(f"warning: {message}", file=sys.stderr, flush=True)
-                elif status == "full":  # every later image would fail the same way: stop now, in one line
-                    raise BundleError(message)
-                else:
-                    errors.append(message)
-                pb.update()
-                # the record holds every image: rewritten only when it has doubled since (and 5 s passed), so
-                # a run writes O(n) in all; a .bin missing from it after a kill still counts (newer than its image)
-                if record is not None and len(done) >= 2 * written and time.monotonic() - last > 5:
-                    _write_record(record, done)
-                    last, written = time.monotonic(), len(done)
+            _collect_results(results, done, fps, errors, pb, record, started)
         finally:
             if pool is not None:
                 pool.terminate()
             if record is not None:
                 _write_record(record, done)
-    if errors:
-        more = f" (and {len(errors) - 1} more, listed above)" if len(errors) > 1 else ""
-        for line in errors[1:]:
-            print(line)
-        raise BundleError(errors[0] + more)
+    _raise_errors(errors)
     return outcome
 
 

@@ -58,6 +58,66 @@ def _heapsort(v: list, a: list, lo: int, n: int) -> None:
         _sift(v, a, base, tmp, 1, n)
 
 
+def _partition(v: list, a: list, pl: int, pr: int) -> int:
+    """numpy 1.x's median-of-3 partition of ``a[pl..pr]`` (more than SMALL + 1 indices): the median of the
+    first, middle and last goes to ``pr - 1`` as the pivot, the scan swaps around it; returns where the
+    pivot lands (everything before it is <= it, everything after >=)."""
+    pm = pl + ((pr - pl) >> 1)
+    if v[a[pm]] < v[a[pl]]:
+        a[pm], a[pl] = a[pl], a[pm]
+    if v[a[pr]] < v[a[pm]]:
+        a[pr], a[pm] = a[pm], a[pr]
+    if v[a[pm]] < v[a[pl]]:
+        a[pm], a[pl] = a[pl], a[pm]
+    vp = v[a[pm]]
+    pi, pj = pl, pr - 1
+    a[pm], a[pj] = a[pj], a[pm]
+    while True:
+        pi += 1
+        while v[a[pi]] < vp:
+            pi += 1
+        pj -= 1
+        while vp < v[a[pj]]:
+            pj -= 1
+        if pi >= pj:
+            break
+        a[pi], a[pj] = a[pj], a[pi]
+    pk = pr - 1
+    a[pi], a[pk] = a[pk], a[pi]
+    return pi
+
+
+def _insertion_sort(v: list, a: list, pl: int, pr: int) -> None:
+    """numpy 1.x's insertion sort of ``a[pl..pr]`` (a partition of SMALL + 1 indices or fewer)."""
+    for pi in range(pl + 1, pr + 1):
+        vi = a[pi]
+        vp = v[vi]
+        pj = pi
+        while pj > pl and vp < v[a[pj - 1]]:
+            a[pj] = a[pj - 1]
+            pj -= 1
+        a[pj] = vi
+
+
+def _quicksort(v: list, a: list, pl: int, pr: int, cdepth: int, stop: int, stack: list) -> None:
+    """One popped range ``a[pl..pr]``, as numpy 1.x's loop takes it: partition, push the larger side (with
+    the depth left) and go on with the smaller, until it is small enough to insertion-sort. A side that
+    starts at or past ``stop`` is never sorted (nothing in it can move before position ``stop``)."""
+    while pr - pl > SMALL:
+        pi = _partition(v, a, pl, pr)
+        cdepth -= 1
+        if pi - pl < pr - pi:  # push the larger partition, go on with the smaller
+            if pi + 1 < stop:
+                stack.append((pi + 1, pr, cdepth))
+            pr = pi - 1
+        else:
+            stack.append((pl, pi - 1, cdepth))
+            pl = pi + 1
+            if pl >= stop:  # the rest of this range lies past k
+                return
+    _insertion_sort(v, a, pl, pr)
+
+
 def introsort_argsort(values, k: int | None = None) -> list[int]:
     """The indices that sort ``values`` ascending, in exactly numpy 1.x's ``argsort(kind='quicksort')``
     order, ties included. With ``k``, only the first ``k`` of them (the same ones): partitions that lie
@@ -75,50 +135,7 @@ def introsort_argsort(values, k: int | None = None) -> list[int]:
         if cdepth < 0:
             _heapsort(v, a, pl, pr - pl + 1)
         else:
-            skip = False
-            while pr - pl > SMALL:
-                pm = pl + ((pr - pl) >> 1)
-                if v[a[pm]] < v[a[pl]]:
-                    a[pm], a[pl] = a[pl], a[pm]
-                if v[a[pr]] < v[a[pm]]:
-                    a[pr], a[pm] = a[pm], a[pr]
-                if v[a[pm]] < v[a[pl]]:
-                    a[pm], a[pl] = a[pl], a[pm]
-                vp = v[a[pm]]
-                pi, pj = pl, pr - 1
-                a[pm], a[pj] = a[pj], a[pm]
-                while True:
-                    pi += 1
-                    while v[a[pi]] < vp:
-                        pi += 1
-                    pj -= 1
-                    while vp < v[a[pj]]:
-                        pj -= 1
-                    if pi >= pj:
-                        break
-                    a[pi], a[pj] = a[pj], a[pi]
-                pk = pr - 1
-                a[pi], a[pk] = a[pk], a[pi]
-                cdepth -= 1
-                if pi - pl < pr - pi:  # push the larger partition, go on with the smaller
-                    if pi + 1 < stop:
-                        stack.append((pi + 1, pr, cdepth))
-                    pr = pi - 1
-                else:
-                    stack.append((pl, pi - 1, cdepth))
-                    pl = pi + 1
-                    if pl >= stop:  # the rest of this range lies past k
-                        skip = True
-                        break
-            if not skip:
-                for pi in range(pl + 1, pr + 1):  # insertion sort
-                    vi = a[pi]
-                    vp = v[vi]
-                    pj = pi
-                    while pj > pl and vp < v[a[pj - 1]]:
-                        a[pj] = a[pj - 1]
-                        pj -= 1
-                    a[pj] = vi
+            _quicksort(v, a, pl, pr, cdepth, stop, stack)
         if not stack:
             return a if k is None else a[:k]
         pl, pr, cdepth = stack.pop()

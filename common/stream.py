@@ -128,6 +128,91 @@ def _sigint_ignored():
 
 
 # ------------------------------------------------------------------------------------ the feed
+class _Ring:
+    """One ``StreamFeed.groups`` call's decoding: a shared-memory ring of ``depth`` batch slots, the worker
+    processes writing into it, their task and done queues, and the images each batch in flight still lacks."""
+
+    def __init__(self, feed: StreamFeed, batches: list[list[Path]], bs: int, shape: tuple[int, ...], depth: int):
+        from multiprocessing import shared_memory
+
+        import numpy as np
+
+        self.feed, self.batches, self.bs, self.depth = feed, batches, bs, depth
+        self.row = int(np.prod(shape)) * 4
+        check_room(depth * bs * self.row, depth, bs)
+        self.shm = shared_memory.SharedMemory(create=True, size=depth * bs * self.row)
+        ctx = get_context("spawn")  # no fork of a process that holds a runtime's threads
+        self.tasks, self.done = ctx.Queue(), ctx.Queue()
+        self.procs = [
+            ctx.Process(
+                target=_worker,
+                args=(self.shm.name, self.row, feed.pre, self.tasks, self.done, os.getpid()),
+                daemon=True,
+            )
+            for _ in range(min(feed.workers, len(batches) * bs))
+        ]
+        self.slots = np.ndarray((depth, bs, *shape), dtype=np.float32, buffer=self.shm.buf)
+        self.left: dict[int, int] = {}  # batch -> images not decoded yet
+        self.failed: dict[int, list[str]] = {}
+        self.todo = deque(range(len(batches)))
+
+    def start(self) -> None:
+        """Start the workers and hand them the first ``depth`` batches."""
+        with _sigint_ignored():  # a Ctrl-C is the main process's, never a half-started worker's
+            for p in self.procs:
+                p.start()
+        for _ in range(self.depth):
+            self.submit()
+
+    def submit(self) -> None:
+        """The next batch to the workers, cut in one piece per worker, into its slot (``j mod depth``)."""
+        j = self.todo.popleft()
+        paths = self.batches[j]
+        self.left[j] = len(paths)
+        for lo, hi in pieces(len(paths), len(self.procs)):
+            srcs = [str(self.feed.sources[p]) for p in paths[lo:hi]]
+            bins = [str(p) for p in paths[lo:hi]] if self.feed.keep_bin else None
+            self.tasks.put((j, ((j % self.depth) * self.bs + lo) * self.row, srcs, bins))
+
+    def refill(self, freed: int) -> None:
+        """``freed`` slots are the session's no more: they take the next batches, while there are any."""
+        for _ in range(freed):
+            if self.todo:
+                self.submit()
+
+    def slot(self, k: int, pad: bool):
+        """Batch k's view of its slot: a short batch zero-padded (``pad``) or cut to its images."""
+        x = self.slots[k % self.depth]
+        if len(self.batches[k]) < self.bs:
+            if pad:
+                x[len(self.batches[k]) :] = 0
+            else:
+                x = x[: len(self.batches[k])]
+        return x
+
+    def close(self, finished: bool) -> None:
+        """End the workers (finished: each leaves at its None; interrupted or failed: ended now), close the
+        queues and free the shared memory."""
+        for p in self.procs:
+            if finished:
+                self.tasks.put(None)
+            elif p.is_alive():
+                p.terminate()
+        for p in self.procs:
+            if p.pid is None:  # never started
+                continue
+            p.join(timeout=5)
+            if p.is_alive():
+                p.terminate()
+                p.join()
+        for q in (self.tasks, self.done):
+            q.cancel_join_thread()
+            q.close()
+        del self.slots
+        self.shm.close()
+        self.shm.unlink()
+
+
 class StreamFeed:
     """Batches for ``common.runner.infer`` decoded by worker processes into a shared-memory ring.
 
@@ -167,100 +252,59 @@ class StreamFeed:
     def groups(self, batches: list[list[Path]], bs: int, shape: tuple[int, ...], pad: bool, many: int) -> Iterator:
         """Like ``batches``, but lists of up to ``many`` consecutive batches: the next one, waited for, and
         those after it that are already decoded (at most RING - 1, so that the workers keep decoding)."""
-        from multiprocessing import shared_memory
-
-        import numpy as np
-
         if not batches:
             return
-        row = int(np.prod(shape)) * 4
         depth = min(self.depth, len(batches))
         many = max(1, min(many, depth - 1))
-        check_room(depth * bs * row, depth, bs)
-        shm = shared_memory.SharedMemory(create=True, size=depth * bs * row)
-        ctx = get_context("spawn")  # no fork of a process that holds a runtime's threads
-        tasks, done = ctx.Queue(), ctx.Queue()
-        procs = [
-            ctx.Process(target=_worker, args=(shm.name, row, self.pre, tasks, done, os.getpid()), daemon=True)
-            for _ in range(min(self.workers, len(batches) * bs))
-        ]
-        ring = np.ndarray((depth, bs, *shape), dtype=np.float32, buffer=shm.buf)
-        left: dict[int, int] = {}  # batch -> images not decoded yet
-        failed: dict[int, list[str]] = {}
-        todo = deque(range(len(batches)))
-
-        def submit() -> None:
-            j = todo.popleft()
-            paths = batches[j]
-            left[j] = len(paths)
-            for lo, hi in pieces(len(paths), len(procs)):
-                srcs = [str(self.sources[p]) for p in paths[lo:hi]]
-                bins = [str(p) for p in paths[lo:hi]] if self.keep_bin else None
-                tasks.put((j, ((j % depth) * bs + lo) * row, srcs, bins))
-
+        ring = _Ring(self, batches, bs, shape, depth)
         group: list = []
         finished = False
         try:
-            with _sigint_ignored():  # a Ctrl-C is the main process's, never a half-started worker's
-                for p in procs:
-                    p.start()
-            for _ in range(depth):
-                submit()
+            ring.start()
             j = 0
             while j < len(batches):
-                if left[j]:
-                    self.waits += 1
-                while left[j]:
-                    self._receive(done, left, failed, procs, POLL)
-                while self._receive(done, left, failed, procs, 0):
-                    pass  # whatever else is finished, so that ready batches join this call
-                end = j + 1
-                while end < len(batches) and end - j < many and left.get(end) == 0:
-                    end += 1
-                self.fill = sum(1 for k in left if k >= end and not left[k])
-                for k in range(j, end):
-                    del left[k]
-                    if k in failed:
-                        self.errors += failed.pop(k)
-                        continue
-                    if self.keep_bin:
-                        self.written += [self.sources[p] for p in batches[k]]
-                    x = ring[k % depth]
-                    if len(batches[k]) < bs:
-                        if pad:
-                            x[len(batches[k]) :] = 0
-                        else:
-                            x = x[: len(batches[k])]
-                    group.append((batches[k], x))
+                end = self._wait(ring, j, many)
+                group = self._take(ring, j, end, pad)
                 if group:
                     self.taken += len(group)
                     yield group
                 group = []  # the session is done with these slots: they take the next batches
-                for _ in range(j, end):
-                    if todo:
-                        submit()
+                ring.refill(end - j)
                 j = end
             finished = True
         finally:
             group = []
-            for p in procs:  # done: each leaves at its None; interrupted or failed: ended now
-                if finished:
-                    tasks.put(None)
-                elif p.is_alive():
-                    p.terminate()
-            for p in procs:
-                if p.pid is None:  # never started
-                    continue
-                p.join(timeout=5)
-                if p.is_alive():
-                    p.terminate()
-                    p.join()
-            for q in (tasks, done):
-                q.cancel_join_thread()
-                q.close()
-            del ring
-            shm.close()
-            shm.unlink()
+            ring.close(finished)
+
+    def _wait(self, ring: _Ring, j: int, many: int) -> int:
+        """Wait for batch j (a decode wait when it is not ready), take in every answer already there, and
+        return the end of the run of decoded batches from j (at most ``many``); ``fill``: those after it."""
+        left = ring.left
+        if left[j]:
+            self.waits += 1
+        while left[j]:
+            self._receive(ring.done, left, ring.failed, ring.procs, POLL)
+        while self._receive(ring.done, left, ring.failed, ring.procs, 0):
+            pass  # whatever else is finished, so that ready batches join this call
+        end = j + 1
+        while end < len(ring.batches) and end - j < many and left.get(end) == 0:
+            end += 1
+        self.fill = sum(1 for k in left if k >= end and not left[k])
+        return end
+
+    def _take(self, ring: _Ring, j: int, end: int, pad: bool) -> list:
+        """Batches j..end-1 out of the ring as (paths, x); one with an image that did not decode is left
+        out, its errors kept in ``errors``. KEEP_BIN: their images join ``written``."""
+        group = []
+        for k in range(j, end):
+            del ring.left[k]
+            if k in ring.failed:
+                self.errors += ring.failed.pop(k)
+                continue
+            if self.keep_bin:
+                self.written += [self.sources[p] for p in ring.batches[k]]
+            group.append((ring.batches[k], ring.slot(k, pad)))
+        return group
 
     def _receive(self, done, left: dict, failed: dict, procs, timeout: float) -> bool:
         """One worker's answer (waiting up to ``timeout`` s); False when none came. A dead worker is an error."""

@@ -241,75 +241,114 @@ def _drop_part(part: Path) -> None:
     _origin(part).unlink(missing_ok=True)
 
 
+def _resume_point(spec: WeightsSpec, part: Path) -> tuple[int, dict]:
+    """The bytes of ``part`` to resume from and the record of the response it began with; a ``.part``
+    longer than the file, or without that record, is dropped (resume from 0)."""
+    have = part.stat().st_size if part.exists() else 0
+    origin = records.read(_origin(part)) or {}
+    if (spec.size is not None and have > spec.size) or (have and not origin):
+        _drop_part(part)
+        have = 0
+    return have, origin
+
+
+def _request_headers(have: int, origin: dict) -> dict:
+    """No compression; from byte ``have`` on, a ``Range`` guarded by ``If-Range`` (ETag, else Last-Modified)."""
+    headers = {"Accept-Encoding": "identity"}
+    if have:
+        headers["Range"] = f"bytes={have}-"
+        headers["If-Range"] = str(origin.get("etag") or origin.get("last_modified"))
+    return headers
+
+
+def _already_complete(r: requests.Response, spec: WeightsSpec, part: Path, have: int) -> bool:
+    """True when the server's 416 says the ``.part`` is complete; an error status raises _Retry (worth
+    another try) or _NextMirror."""
+    if r.status_code == 416 and have:
+        total = r.headers.get("Content-Range", "").rpartition("/")[2]
+        if total == str(have) or spec.size == have:
+            return True
+        _drop_part(part)
+        raise _Retry("server refused to resume (HTTP 416); restarting from byte 0")
+    if r.status_code in (408, 425, 429) or r.status_code >= 500:
+        raise _Retry(f"HTTP {r.status_code} {r.reason}")
+    if r.status_code >= 400:
+        raise _NextMirror(f"HTTP {r.status_code} {r.reason}")
+    return False
+
+
+def _check_resumed(r: requests.Response, part: Path, have: int, origin: dict) -> None:
+    """A 206 must resume at byte ``have`` of the same version of the file; else the ``.part`` goes (_Retry)."""
+    start = _content_range_start(r.headers.get("Content-Range", ""))
+    if start != have:
+        _drop_part(part)
+        raise _Retry(f"server resumed at byte {start}, not {have}; restarting from byte 0")
+    now = _validators(r.headers)
+    if any(now.get(k) not in (None, v) for k, v in origin.items()):
+        _drop_part(part)
+        raise _Retry("the file changed on the server since the download began; restarting from byte 0")
+
+
+def _start_over(r: requests.Response, part: Path) -> None:
+    """A 200: the ``.part`` goes and the record names the version this response is (if anything does)."""
+    now = _validators(r.headers)
+    part.unlink(missing_ok=True)
+    if now:
+        records.write(_origin(part), now)
+    else:
+        _origin(part).unlink(missing_ok=True)  # nothing names this version: a drop restarts from 0
+
+
+def _write_mode(r: requests.Response, part: Path, have: int, origin: dict) -> tuple[str, int]:
+    """How the body goes into ``part``: appended at ``have`` (206) or written from 0 (200); else _NextMirror."""
+    if r.status_code == 206:
+        _check_resumed(r, part, have, origin)
+        return "ab", have
+    if r.status_code == 200:
+        _start_over(r, part)  # no (or ignored) Range, or the file changed (If-Range): start over, never append
+        return "wb", 0
+    raise _NextMirror(f"unexpected HTTP {r.status_code} {r.reason}")
+
+
+def _write_body(r: requests.Response, spec: WeightsSpec, part: Path, mode: str, have: int, progress: bool) -> None:
+    """The response's body into ``part`` (``mode``) with a progress bar; a short body raises _Retry."""
+    length = r.headers.get("Content-Length")
+    length = int(length) if is_number(length or "") else None
+    total = have + length if length is not None else spec.size
+    got = 0
+    with (
+        open(part, mode) as f,
+        tqdm(
+            total=total,
+            initial=have,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=spec.file,
+            disable=not progress,
+            file=sys.stderr,
+        ) as bar,
+    ):
+        for chunk in r.iter_content(_CHUNK):
+            f.write(chunk)
+            got += len(chunk)
+            bar.update(len(chunk))
+    if length is not None and got < length:
+        raise _Retry(f"connection dropped mid-download ({have + got} of {have + length} bytes)")
+
+
 def _fetch_once(session: requests.Session, spec: WeightsSpec, url: str, part: Path, timeout: float, progress: bool):
     """One GET into ``part`` (resuming it). Returns when the body is complete; raises _Retry/_NextMirror.
 
     A resume sends ``If-Range`` with the ETag (else Last-Modified) of the response the ``.part`` began
     with, so a file changed on the server comes back whole (200) instead of being spliced onto the old
     bytes; a ``.part`` without that record (or with one that does not parse) starts over."""
-    have = part.stat().st_size if part.exists() else 0
-    origin = records.read(_origin(part)) or {}
-    if (spec.size is not None and have > spec.size) or (have and not origin):
-        _drop_part(part)
-        have = 0
-    headers = {"Accept-Encoding": "identity"}
-    if have:
-        headers["Range"] = f"bytes={have}-"
-        headers["If-Range"] = str(origin.get("etag") or origin.get("last_modified"))
-    with session.get(url, headers=headers, stream=True, timeout=timeout) as r:
-        if r.status_code == 416 and have:
-            total = r.headers.get("Content-Range", "").rpartition("/")[2]
-            if total == str(have) or spec.size == have:
-                return  # the .part is already complete
-            _drop_part(part)
-            raise _Retry("server refused to resume (HTTP 416); restarting from byte 0")
-        if r.status_code in (408, 425, 429) or r.status_code >= 500:
-            raise _Retry(f"HTTP {r.status_code} {r.reason}")
-        if r.status_code >= 400:
-            raise _NextMirror(f"HTTP {r.status_code} {r.reason}")
-        if r.status_code == 206:
-            start = _content_range_start(r.headers.get("Content-Range", ""))
-            if start != have:
-                _drop_part(part)
-                raise _Retry(f"server resumed at byte {start}, not {have}; restarting from byte 0")
-            now = _validators(r.headers)
-            if any(now.get(k) not in (None, v) for k, v in origin.items()):
-                _drop_part(part)
-                raise _Retry("the file changed on the server since the download began; restarting from byte 0")
-            mode = "ab"
-        elif r.status_code == 200:
-            mode, have = "wb", 0  # no (or ignored) Range, or the file changed (If-Range): start over, never append
-            now = _validators(r.headers)
-            part.unlink(missing_ok=True)
-            if now:
-                records.write(_origin(part), now)
-            else:
-                _origin(part).unlink(missing_ok=True)  # nothing names this version: a drop restarts from 0
-        else:
-            raise _NextMirror(f"unexpected HTTP {r.status_code} {r.reason}")
-        length = r.headers.get("Content-Length")
-        length = int(length) if is_number(length or "") else None
-        total = have + length if length is not None else spec.size
-        got = 0
-        with (
-            open(part, mode) as f,
-            tqdm(
-                total=total,
-                initial=have,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                desc=spec.file,
-                disable=not progress,
-                file=sys.stderr,
-            ) as bar,
-        ):
-            for chunk in r.iter_content(_CHUNK):
-                f.write(chunk)
-                got += len(chunk)
-                bar.update(len(chunk))
-        if length is not None and got < length:
-            raise _Retry(f"connection dropped mid-download ({have + got} of {have + length} bytes)")
+    have, origin = _resume_point(spec, part)
+    with session.get(url, headers=_request_headers(have, origin), stream=True, timeout=timeout) as r:
+        if _already_complete(r, spec, part, have):
+            return  # the .part is already complete
+        mode, have = _write_mode(r, part, have, origin)
+        _write_body(r, spec, part, mode, have, progress)
 
 
 def _download(spec: WeightsSpec, url: str, part: Path, timeout: float, retries: int, backoff: float, progress: bool):

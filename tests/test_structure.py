@@ -271,3 +271,41 @@ def test_pip_install_gives_the_library_its_data_and_a_command(tmp_path):
     root, models = out.stdout.splitlines()
     assert Path(root) == site / "modelzoo_bundle"
     assert models == "efficientnet-b3 inceptionresnetv2 moco-v2 sk-resnet50"
+
+
+# ---- issue 20: no function in common/ is longer than 60 lines
+MAX_FUNCTION_LINES = 60
+
+
+def long_functions(source: str, name: str, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """``name:function (N lines)`` for each function of ``source`` longer than ``limit`` lines, in file
+    order: from its ``def`` to its last line, decorators left out, a nested function counted in its
+    parent too (and on its own)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            lines = node.end_lineno - node.lineno + 1
+            if lines > limit:
+                found.append((node.lineno, f"{name}:{node.name} ({lines} lines)"))
+    return [text for _, text in sorted(found)]
+
+
+def test_no_function_in_common_is_longer_than_60_lines():
+    offenders = []
+    for path in sorted(COMMON.rglob("*.py")):
+        offenders += long_functions(path.read_text(encoding="utf-8"), path.relative_to(ROOT).as_posix())
+    assert not offenders, f"functions over {MAX_FUNCTION_LINES} lines (split them along what they do):\n" + "\n".join(
+        offenders
+    )
+
+
+def test_the_function_length_check_finds_long_ones():
+    import textwrap
+
+    body = "".join(f"    x{i} = {i}\n" for i in range(59))
+    fits = "@decorated\ndef fits():\n" + body  # the def and 59 lines: 60 (the decorator is not counted)
+    assert long_functions(fits, "m.py") == []
+    assert long_functions(fits + "    y = 0\n", "m.py") == ["m.py:fits (61 lines)"]
+    inner = textwrap.indent("def inner():\n" + body, "        ")  # 60 lines: fits, but counts in its parent
+    nested = "class C:\n    def outer(self):\n" + inner + "        return inner\n"
+    assert long_functions(nested, "m.py") == ["m.py:outer (62 lines)"]
