@@ -271,3 +271,20 @@ def test_pip_install_gives_the_library_its_data_and_a_command(tmp_path):
     root, models = out.stdout.splitlines()
     assert Path(root) == site / "modelzoo_bundle"
     assert models == "efficientnet-b3 inceptionresnetv2 moco-v2 sk-resnet50"
+
+
+# ---- one typed settings object ----------------------------------------------------------------------------
+
+
+def test_settings_fields_are_the_table_and_frozen():
+    """Settings' fields are the table (names, order): nothing is added by setattr, a tool sees every one."""
+    import dataclasses
+
+    found = dataclasses.fields(settings.Settings)
+    assert [f.name.upper() for f in found if f.metadata] == [s.name for s in settings.TABLE]
+    assert [f.name for f in found if not f.metadata] == ["given"]
+    s = settings.Settings({"BS": "8"}, scope="all")
+    assert [getattr(s, f.name.lower()) for f in found if f.metadata][1] == 8 and s.given == {"BS"}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.bs = 4  # type: ignore[misc]
+    assert settings.Settings({}).python is None  # a make setting is not read by a step
