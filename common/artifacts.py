@@ -43,12 +43,11 @@ class Artifacts:
         """The verified checkpoint and whether its md5 was checked against the manifest (once per process)."""
         if self._weights is None:
             from . import weights
-            from .progress import enabled
 
             s, spec = self.settings, self.cfg.model.weights
             given = Path(s.weights) if s.weights else None
             path = weights.ensure(
-                spec, weights.weights_dir(s.weights_dir), given=given, verify=s.verify, progress=enabled()
+                spec, weights.weights_dir(s.weights_dir), given=given, verify=s.verify, progress=s.progress
             )
             self._weights = (path, bool(spec.md5) and s.verify)
         return self._weights
@@ -210,12 +209,10 @@ class Artifacts:
     # ------------------------------------------------------------------------------------- runner
     def runner(self) -> Runner:
         """The runner of this backend, for inference at BS and the throughput sweep."""
-        from .progress import enabled
-
         s, m, backend = self.settings, self.cfg.model, self.cfg.backend
         if backend != "om" and len(s.device) > 1:
             raise BundleError(f"DEVICE={','.join(s.device)}: several devices are for BACKEND=om (ais_bench) only")
-        dev, progress = s.device[0], enabled()
+        dev, progress = s.device[0], s.progress
         args = {"model": m.name, "device": ",".join(s.device)}
         if s.provider == "tensorrt" and backend != "om":
             if backend != "onnx":

@@ -38,7 +38,11 @@ class Config:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
-        s = Settings(environ)
+        return cls.of(Settings(environ))
+
+    @classmethod
+    def of(cls, s: Settings) -> Config:
+        """The config of these settings: the model's manifest loaded, BACKEND=auto resolved."""
         if s.run:
             check_run_name(s.run)  # issue 18: RUN is a folder inside WORK, refused before anything is written
         m = manifest.load(s.model)

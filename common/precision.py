@@ -418,7 +418,6 @@ def inputs(art) -> tuple[list[Path], dict[str, int]]:
 def run(art) -> list[dict]:
     """``make precision``: each mode's record (``WORK/precision/<mode>.json``), the headline first."""
     from .preprocess import fingerprint
-    from .progress import enabled
     from .weights import cached_md5
 
     cfg, layout = art.cfg, art.cfg.layout
@@ -443,7 +442,7 @@ def run(art) -> list[dict]:
         if rec and rec.get("stamp") == {**stamp, "mode": mode}:
             say(f"precision: {mode}: {path} is up to date")
         else:
-            rec = _simulate(art, onnx_path, mode, images, truth, {**stamp, "mode": mode}, enabled())
+            rec = _simulate(art, onnx_path, mode, images, truth, {**stamp, "mode": mode}, s.progress)
         rec["headline"], rec["why"] = mode == head, why if mode == head else ""
         rec["measured"] = measured(layout, rec, m.label_offset)
         records.write(path, rec)

@@ -338,21 +338,6 @@ def expected(s: Setting) -> str:
     }[s.kind]
 
 
-def flag(name: str, environ: Mapping[str, str] | None = None) -> bool:
-    """One on/off setting, parsed and validated by the table (for code that needs only that one)."""
-    return get(name, environ)
-
-
-def get(name: str, environ: Mapping[str, str] | None = None) -> Any:
-    """The typed value of one setting from the environment (its default when unset)."""
-    s = BY_NAME[name]
-    env = os.environ if environ is None else environ
-    raw = env.get(name)
-    if raw is None:
-        raw = s.default_for(env)
-    return _parse(s, raw)
-
-
 def help_lines(environ: Mapping[str, str] | None = None) -> list[str]:
     """``  NAME=<current value>   help`` for every setting (values printed, never evaluated)."""
     env = os.environ if environ is None else environ

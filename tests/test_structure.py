@@ -288,3 +288,62 @@ def test_settings_fields_are_the_table_and_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.bs = 4  # type: ignore[misc]
     assert settings.Settings({}).python is None  # a make setting is not read by a step
+
+
+def _env_aliases(tree: ast.AST) -> set[str]:
+    """Names assigned from an expression that mentions ``os.environ`` (``env = dict(os.environ)``)."""
+    found = {"environ"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and "os.environ" in ast.unparse(node.value):
+            found |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return found
+
+
+def _setting_reads(tree: ast.AST, names: set[str]) -> list[str]:
+    """Where ``tree`` reads a setting from the environment, or asks settings.get/flag for one."""
+    env = _env_aliases(tree)
+
+    def is_env(node: ast.AST) -> bool:
+        return ast.unparse(node) in {"os.environ", *env}
+
+    def named(node: ast.AST) -> bool:
+        return isinstance(node, ast.Constant) and node.value in names
+
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args and named(node.args[0]):
+            func = node.func
+            if ast.unparse(func) in ("os.getenv", "getenv", "settings.get", "settings.flag"):
+                found.append(f"line {node.lineno}: {ast.unparse(node)}")
+            elif isinstance(func, ast.Attribute) and func.attr in ("get", "pop", "setdefault") and is_env(func.value):
+                found.append(f"line {node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and is_env(node.value):
+            if named(node.slice):
+                found.append(f"line {node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.Compare) and named(node.left) and any(is_env(c) for c in node.comparators):
+            found.append(f"line {node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").endswith("settings"):
+            found += [f"line {node.lineno}: imports {a.name}" for a in node.names if a.name in ("get", "flag")]
+    return found
+
+
+def test_only_settings_reads_a_setting_from_the_environment():
+    """Settings is built once (common/settings.py reads the environment) and passed down: no other module of
+    common/ reads a variable of the table from os.environ, or asks for one by name."""
+    names = {s.name for s in settings.TABLE}
+    bad = []
+    for path in sorted(COMMON.rglob("*.py")):
+        if path.name != "settings.py":
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            bad += [f"{path.relative_to(ROOT)} {where}" for where in _setting_reads(tree, names)]
+    assert not bad, "read a setting from the environment instead of the Settings passed down:\n" + "\n".join(bad)
+
+
+def test_the_setting_read_scan_finds_reads():
+    code = (
+        "import os\nfrom . import settings\nenv = dict(os.environ)\na = os.environ.get('WORK')\n"
+        "b = os.getenv('BS')\nc = env.get('MODEL')\nd = settings.flag('PROGRESS')\ne = 'RUN' in os.environ\n"
+        "f = os.environ['DEVICE']\ng = os.environ.get('HOME')\n"
+    )
+    found = _setting_reads(ast.parse(code), {s.name for s in settings.TABLE})
+    assert {line.split(":")[0] for line in found} == {f"line {n}" for n in (4, 5, 6, 7, 8, 9)}
