@@ -347,3 +347,34 @@ def test_the_setting_read_scan_finds_reads():
     )
     found = _setting_reads(ast.parse(code), {s.name for s in settings.TABLE})
     assert {line.split(":")[0] for line in found} == {f"line {n}" for n in (4, 5, 6, 7, 8, 9)}
+
+
+def test_manifest_schema_and_required_keys_come_from_the_fields():
+    """Each manifest key is written once, as a field: of Manifest (``key("onnx.file")``) or of a table's
+    dataclass (``Preprocess.crop``); SCHEMA and REQUIRED are made from them, in their order."""
+    import dataclasses
+
+    fields = dataclasses.fields(manifest.Manifest)
+    keyed = {f.metadata["key"]: f for f in fields if "key" in f.metadata}
+    assert [f.name for f in fields if "key" not in f.metadata] == ["path", "model_dir"]
+    assert list(manifest.SCHEMA) == list(dict.fromkeys(k.split(".")[0] for k in keyed))
+    for k in keyed:
+        table, _, name = k.rpartition(".")
+        assert name in (manifest.SCHEMA[table] if table else manifest.SCHEMA), k
+    assert sum(len(v) if k in ("checkpoint", "architecture", "input", "output", "onnx", "om", "files", "cli") else 1
+               for k, v in manifest.SCHEMA.items()) == len(keyed)  # fmt: skip
+    tables = {"weights": manifest.WeightsSpec, "preprocess": manifest.Preprocess}
+    for k, cls in tables.items():
+        assert list(manifest.SCHEMA[k]) == [g.name for g in dataclasses.fields(cls)]
+    want = []
+    for k, f in keyed.items():
+        if f.metadata["default"] is dataclasses.MISSING:
+            table = tables.get(k)
+            want += (
+                [f"{k}.{g.name}" for g in dataclasses.fields(table) if g.default is dataclasses.MISSING]
+                if table
+                else [k]
+            )
+    assert list(manifest.REQUIRED) == want and "preprocess.crop" in want and "weights.md5" not in want
+    assert manifest.SCHEMA["throughput"] == [{"device": "str", "note": "str", "bs": "[int]", "fps": "[number]"}]
+    assert "g = lambda" not in (COMMON / "manifest.py").read_text(encoding="utf-8")
