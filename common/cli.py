@@ -74,7 +74,13 @@ def preprocess_step(art: Artifacts) -> Path:
     prep, mark = cfg.layout.prep_dir, cfg.layout.prep_record
     _prep_folder(art)
     outcome = preprocess.run(
-        val, prep, cfg.model.preprocess, progress=cfg.settings.progress, record=mark, shard=cfg.shard, bs=cfg.bs
+        val,
+        prep,
+        cfg.model.preprocess,
+        progress=cfg.settings.progress,
+        record=mark,
+        shard=cfg.shard,
+        bs=cfg.settings.bs,
     )
     say(f"preprocess: {prep}: {outcome}" + (f" (shard {cfg.shard})" if cfg.shard else ""))
     return prep
@@ -86,7 +92,7 @@ def info_step(art: Artifacts) -> Path:
     layout, m, shard = art.cfg.layout, art.cfg.model, art.cfg.shard
     if shard and not art.shard_stems():
         atomic.write_text(layout.info, "")
-        why = f"fewer batches of BS={art.cfg.bs} than shards"
+        why = f"fewer batches of BS={art.cfg.settings.bs} than shards"
         say(f"info: shard {shard} holds no images ({why}): {layout.info} is empty")
         return layout.info
     n = dataset_info.write_info("bin", str(layout.prep_dir), layout.info, m.width, m.height)
@@ -112,7 +118,7 @@ def infer_step(art: Artifacts) -> dict:
             "run `make preprocess info` again"
         )
     run = cfg.run
-    setup = {"model": cached_md5(art.model_file()), "bs": cfg.bs, "outfmt": cfg.settings.outfmt}
+    setup = {"model": cached_md5(art.model_file()), "bs": cfg.settings.bs, "outfmt": cfg.settings.outfmt}
     kind = "images" if streamed else "bin"  # what the stamps fingerprint: the images (STREAM=1) or the .bin files
     stamps = {outputs.stem(p): fingerprint(sources[p] if streamed else p) for p in inputs}
     mark = run.file("infer.json")

@@ -49,12 +49,8 @@ class Config:
         return cls(s, m, Layout(Path(s.work), m), backends.resolve(s.backend), Shard.parse(s.shard))
 
     @property
-    def bs(self) -> int:
-        return self.settings.bs
-
-    @property
     def run(self) -> RunLayout:
         """This run's folder: ``<backend>-bs<BS>`` (``-shard<i>of<N>`` with SHARD) unless RUN names it
         (e.g. RUN=t4-onnx-bs16)."""
-        default = f"{self.backend}-bs{self.bs}" + (f"-{self.shard.tag}" if self.shard else "")
+        default = f"{self.backend}-bs{self.settings.bs}" + (f"-{self.shard.tag}" if self.shard else "")
         return self.layout.run(self.settings.run or default)

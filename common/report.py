@@ -31,7 +31,7 @@ def _accuracy_rows(cfg: Config, result: dict | None) -> list[str]:
     got = result or {}
     rows = ["| | top-1 | top-5 | source |", "|---|---|---|---|"]
     rows.append(
-        f"| this run ({cfg.backend}, bs{cfg.bs}) | {got.get('Top1 accuracy', '—')} | "
+        f"| this run ({cfg.backend}, bs{cfg.settings.bs}) | {got.get('Top1 accuracy', '—')} | "
         f"{got.get('Top5 accuracy', '—')} | {got.get('Number of images', '?')} images |"
     )
     for key, label in (("upstream", "published, upstream"), ("guide", "published, guide's OM")):
@@ -51,7 +51,7 @@ def _om_record(cfg: Config) -> dict:
     from .atc import built_for
 
     layout = cfg.layout
-    gear = "dyn" if cfg.settings.dynamic_batch else cfg.bs
+    gear = "dyn" if cfg.settings.dynamic_batch else cfg.settings.bs
     soc, atc = layout.om_soc(gear), layout.atc_log(gear)
     first = atc.read_text(encoding="utf-8", errors="replace").splitlines()[:1] if atc.is_file() else []
     return {
@@ -93,12 +93,12 @@ def write(art: Artifacts) -> Path:
 
     result = read_result(run.file("result.json"))
     summary = read_summary(run.outputs) or {}  # absent when unreadable or its figures are not numbers
-    parity = records.read(layout.parity(cfg.bs))
+    parity = records.read(layout.parity(cfg.settings.bs))
     try:
         val, labels = art.dataset()
     except BundleError:  # the report still renders without a dataset
         val, labels = Path(cfg.settings.dataset), Path(cfg.settings.labels or "?")
-    files = {"onnx": layout.onnx(cfg.bs), "info": layout.info, "result.json": run.file("result.json")}
+    files = {"onnx": layout.onnx(cfg.settings.bs), "info": layout.info, "result.json": run.file("result.json")}
     if parity and parity.get("weights"):
         files = {"weights": Path(parity["weights"]["file"]), **files}
     for om in sorted(layout.om_dir.glob("*.om")) if layout.om_dir.is_dir() else []:
@@ -108,7 +108,7 @@ def write(art: Artifacts) -> Path:
         "model": m.name,
         "title": m.title,
         "backend": cfg.backend,
-        "bs": cfg.bs,
+        "bs": cfg.settings.bs,
         "ran": ran(summary),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "host": platform.node(),
@@ -134,7 +134,7 @@ def write(art: Artifacts) -> Path:
     records.write(run.file("run.json"), info)
     scoring = records.read(run.file("scoring.json")) or {}
     lines = [
-        f"# {m.title}: {cfg.backend} backend, batch size {cfg.bs}",
+        f"# {m.title}: {cfg.backend} backend, batch size {cfg.settings.bs}",
         "",
         f"Run on {info['host']} ({info['machine']}) at {info['date']}; what ran: {info['ran'] or cfg.backend}.",
         f"Dataset `{val}`, labels `{labels}`.",
@@ -172,7 +172,7 @@ def write(art: Artifacts) -> Path:
     if chart is not None:
         lines += [f"![{m.title}: samples/s against batch size, measured and published]({chart.name})", ""]
     if summary:
-        lines += [_pipeline_line(summary, perf_rec, cfg.bs), ""]
+        lines += [_pipeline_line(summary, perf_rec, cfg.settings.bs), ""]
     lines += ["## Versions", "", "| package | version |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in info["versions"].items()]
     lines += ["", "## Checksums (md5)", "", "| file | md5 |", "|---|---|"]
