@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--post-files", type=int, help="outputs the postprocess benchmark scores (default 50,000)")
     args = ap.parse_args(argv)
     try:  # make bench QUICK=1: the setting, validated like every other one (QUICK=2 is an error, not a full run)
-        args.quick = args.quick or settings.flag("QUICK")
+        args.quick = args.quick or bool(settings.Settings(scope="make").quick)
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -43,12 +43,11 @@ class Artifacts:
         """The verified checkpoint and whether its md5 was checked against the manifest (once per process)."""
         if self._weights is None:
             from . import weights
-            from .progress import enabled
 
             s, spec = self.settings, self.cfg.model.weights
             given = Path(s.weights) if s.weights else None
             path = weights.ensure(
-                spec, weights.weights_dir(s.weights_dir), given=given, verify=s.verify, progress=enabled()
+                spec, weights.weights_dir(s.weights_dir), given=given, verify=s.verify, progress=s.progress
             )
             self._weights = (path, bool(spec.md5) and s.verify)
         return self._weights
@@ -68,7 +67,7 @@ class Artifacts:
     def onnx(self, bs: int | None = None) -> Path:
         """The parity-checked ONNX for batch size ``bs`` (static models: one file per batch size)."""
         m, layout = self.cfg.model, self.cfg.layout
-        bs = bs or self.cfg.bs
+        bs = bs or self.cfg.settings.bs
         out = layout.onnx(bs)
         if out in self._onnx:
             return out
@@ -108,7 +107,7 @@ class Artifacts:
         from . import atc
 
         s, m, layout = self.settings, self.cfg.model, self.cfg.layout
-        bs = bs or self.cfg.bs
+        bs = bs or self.cfg.settings.bs
         gear = "dyn" if s.dynamic_batch else bs
         target = layout.om(gear)
         if target in self._om:
@@ -181,7 +180,7 @@ class Artifacts:
         val, _ = self.dataset()
         images = list_images(val)
         if self.cfg.shard is not None:
-            images = self.cfg.shard.slice(images, self.cfg.bs)
+            images = self.cfg.shard.slice(images, self.cfg.settings.bs)
         prep = self.cfg.layout.prep_dir
         return {prep / f"{img.stem}.bin": img for img in images}
 
@@ -190,7 +189,7 @@ class Artifacts:
         from .images import list_images
 
         val, _ = self.dataset()
-        return {p.stem for p in self.cfg.shard.slice(list_images(val), self.cfg.bs)}
+        return {p.stem for p in self.cfg.shard.slice(list_images(val), self.cfg.settings.bs)}
 
     def dataset_id(self) -> dict:
         """What identifies DATASET's images as a whole: their count and an md5 over every name, size and
@@ -210,12 +209,10 @@ class Artifacts:
     # ------------------------------------------------------------------------------------- runner
     def runner(self) -> Runner:
         """The runner of this backend, for inference at BS and the throughput sweep."""
-        from .progress import enabled
-
         s, m, backend = self.settings, self.cfg.model, self.cfg.backend
         if backend != "om" and len(s.device) > 1:
             raise BundleError(f"DEVICE={','.join(s.device)}: several devices are for BACKEND=om (ais_bench) only")
-        dev, progress = s.device[0], enabled()
+        dev, progress = s.device[0], s.progress
         args = {"model": m.name, "device": ",".join(s.device)}
         if s.provider == "tensorrt" and backend != "om":
             if backend != "onnx":
@@ -236,14 +233,16 @@ class Artifacts:
                     return TorchSession(self.torch_model(), m.input_name, device=dev, provider=s.provider)
 
             args["model_file"] = str(self.model_file())
-            return SessionRunner(open_session, self.cfg.bs, m.input_shape, s.outfmt, progress, s.perf_seconds, args)
+            return SessionRunner(
+                open_session, self.cfg.settings.bs, m.input_shape, s.outfmt, progress, s.perf_seconds, args
+            )
         if backend == "om":
             from .backends.ais_bench import AisBenchRunner
 
             return AisBenchRunner(
                 self.om,
                 s.device,
-                self.cfg.bs,
+                self.cfg.settings.bs,
                 m.input_shape,
                 s.outfmt,
                 progress,
@@ -257,7 +256,7 @@ class Artifacts:
         from .backends.benchmark import BenchmarkRunner
 
         return BenchmarkRunner(
-            self.om, self.cfg.bs, m.input_shape, dev, s.benchmark_tool, args, timeout=s.infer_timeout or None
+            self.om, self.cfg.settings.bs, m.input_shape, dev, s.benchmark_tool, args, timeout=s.infer_timeout or None
         )
 
     def _tensorrt_runner(self, dev: str, progress: bool, args: dict) -> Runner:
@@ -278,7 +277,7 @@ class Artifacts:
             )
 
         def reference():  # fp32 on the same GPU (CUDA provider), for the agreement check
-            return OrtSession(self.onnx(self.cfg.bs), device=dev, provider="auto")
+            return OrtSession(self.onnx(self.cfg.settings.bs), device=dev, provider="auto")
 
         def trtexec(bs: int):  # its engine and timing cache beside ONNX Runtime's, under the same key
             onnx = self.onnx(bs)
@@ -288,7 +287,7 @@ class Artifacts:
         args["model_file"] = str(self.model_file())
         return tensorrt.runner_class()(
             open_session,
-            self.cfg.bs,
+            self.cfg.settings.bs,
             m.input_shape,
             reference=reference,
             photos=lambda: sample.parity_images(m.preprocess),

@@ -68,14 +68,19 @@ def _prep_folder(art: Artifacts) -> dict:
 
 def preprocess_step(art: Artifacts) -> Path:
     from . import preprocess
-    from .progress import enabled
 
     cfg = art.cfg
     val, _ = art.dataset()
     prep, mark = cfg.layout.prep_dir, cfg.layout.prep_record
     _prep_folder(art)
     outcome = preprocess.run(
-        val, prep, cfg.model.preprocess, progress=enabled(), record=mark, shard=cfg.shard, bs=cfg.bs
+        val,
+        prep,
+        cfg.model.preprocess,
+        progress=cfg.settings.progress,
+        record=mark,
+        shard=cfg.shard,
+        bs=cfg.settings.bs,
     )
     say(f"preprocess: {prep}: {outcome}" + (f" (shard {cfg.shard})" if cfg.shard else ""))
     return prep
@@ -87,7 +92,7 @@ def info_step(art: Artifacts) -> Path:
     layout, m, shard = art.cfg.layout, art.cfg.model, art.cfg.shard
     if shard and not art.shard_stems():
         atomic.write_text(layout.info, "")
-        why = f"fewer batches of BS={art.cfg.bs} than shards"
+        why = f"fewer batches of BS={art.cfg.settings.bs} than shards"
         say(f"info: shard {shard} holds no images ({why}): {layout.info} is empty")
         return layout.info
     n = dataset_info.write_info("bin", str(layout.prep_dir), layout.info, m.width, m.height)
@@ -113,7 +118,7 @@ def infer_step(art: Artifacts) -> dict:
             "run `make preprocess info` again"
         )
     run = cfg.run
-    setup = {"model": cached_md5(art.model_file()), "bs": cfg.bs, "outfmt": cfg.settings.outfmt}
+    setup = {"model": cached_md5(art.model_file()), "bs": cfg.settings.bs, "outfmt": cfg.settings.outfmt}
     kind = "images" if streamed else "bin"  # what the stamps fingerprint: the images (STREAM=1) or the .bin files
     stamps = {outputs.stem(p): fingerprint(sources[p] if streamed else p) for p in inputs}
     mark = run.file("infer.json")
@@ -238,7 +243,7 @@ def perf_step(art: Artifacts) -> Path:
 
     cfg = art.cfg
     sizes = cfg.settings.perf_bs
-    with art.runner() as runner, bar(total=len(sizes), desc="perf", unit="bs") as pb:
+    with art.runner() as runner, bar(total=len(sizes), desc="perf", unit="bs", enable=cfg.settings.progress) as pb:
         rows = []
         for bs in sizes:
             rows.append(runner.perf(bs))
@@ -441,15 +446,15 @@ def configs(environ=None) -> list[Config]:
     from . import manifest
     from .settings import BY_NAME
 
-    env = dict(os.environ if environ is None else environ)
-    if env.get("MODEL") != "all":
-        return [Config.from_env(env)]
-    work = env.get("WORK")
-    default = BY_NAME["WORK"].default_for({"MODEL": "all"})
+    env = os.environ if environ is None else environ
+    s = Settings(env)
+    if s.model != "all":
+        return [Config.of(s)]
+    parent = s.work if s.work != BY_NAME["WORK"].default_for({"MODEL": "all"}) else ""  # WORK set: WORK/<model>
     out = []
     for name in manifest.guide_models():
         each = {**env, "MODEL": name}
-        each["WORK"] = str(Path(work) / name) if work and work != default else BY_NAME["WORK"].default_for(each)
+        each["WORK"] = str(Path(parent) / name) if parent else BY_NAME["WORK"].default_for(each)
         out.append(Config.from_env(each))
     return out
 
@@ -540,13 +545,22 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         if not no_space(exc):
             raise
-        where = exc.filename or os.environ.get("WORK") or "the work folder"
+        where = exc.filename or _given_work() or "the work folder"
         print(f"error: {DiskFull(where)}", file=sys.stderr)  # copytree's shutil.Error lists every file
         return 2
     except KeyboardInterrupt:
         print("interrupted: finished files are kept, re-run to resume", file=sys.stderr)
         return 130
     return 0
+
+
+def _given_work() -> str:
+    """WORK when the environment (or a flag) sets it, for a message; '' when unset or the settings are invalid."""
+    try:
+        s = Settings()
+    except BundleError:
+        return ""
+    return s.work if "WORK" in s.given else ""
 
 
 def _run(step: str) -> None:

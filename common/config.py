@@ -38,19 +38,19 @@ class Config:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
-        s = Settings(environ)
+        return cls.of(Settings(environ))
+
+    @classmethod
+    def of(cls, s: Settings) -> Config:
+        """The config of these settings: the model's manifest loaded, BACKEND=auto resolved."""
         if s.run:
             check_run_name(s.run)  # issue 18: RUN is a folder inside WORK, refused before anything is written
         m = manifest.load(s.model)
         return cls(s, m, Layout(Path(s.work), m), backends.resolve(s.backend), Shard.parse(s.shard))
 
     @property
-    def bs(self) -> int:
-        return self.settings.bs
-
-    @property
     def run(self) -> RunLayout:
         """This run's folder: ``<backend>-bs<BS>`` (``-shard<i>of<N>`` with SHARD) unless RUN names it
         (e.g. RUN=t4-onnx-bs16)."""
-        default = f"{self.backend}-bs{self.bs}" + (f"-{self.shard.tag}" if self.shard else "")
+        default = f"{self.backend}-bs{self.settings.bs}" + (f"-{self.shard.tag}" if self.shard else "")
         return self.layout.run(self.settings.run or default)

@@ -48,16 +48,16 @@ def _pth2onnx(m: manifest.Manifest, argv: list[str], prog: str = "pth2onnx.py") 
         p.error(f"expected: {prog} {usage}")
     out = out or m.onnx_name(bs)
 
-    from . import checkpoint, export, records, sample, settings, weights  # heavy: after the arguments
+    from . import checkpoint, export, records, sample, weights  # heavy: after the arguments
+    from .settings import Settings
 
-    verify = settings.flag("VERIFY")
-    path = weights.ensure(m.weights, Path(pth).resolve().parent, given=Path(pth), verify=verify, progress=False)
-    trust = settings.flag("TRUST_CHECKPOINT")
-    model = checkpoint.load_model(m, path, trust=trust, md5_verified=bool(m.weights.md5) and verify)
+    s = Settings()
+    path = weights.ensure(m.weights, Path(pth).resolve().parent, given=Path(pth), verify=s.verify, progress=False)
+    model = checkpoint.load_model(m, path, trust=s.trust_checkpoint, md5_verified=bool(m.weights.md5) and s.verify)
     images = sample.parity_images(m.preprocess)
     # the parity record names the checkpoint, so `python3 -m common onnx|infer` here accept this ONNX
     extra = {"weights": records.stamp(path)}
-    r = export.convert(model, m, Path(out), bs if m.static_batch else 1, images, settings.flag("SIMPLIFY"), extra=extra)
+    r = export.convert(model, m, Path(out), bs if m.static_batch else 1, images, s.simplify, extra=extra)
     print(
         f"{out}: opset {m.opset}, input {m.input_name}, output {m.output_name}; parity on {len(images)} photos: "
         f"max abs diff {r.max_abs_diff:.3g}, top-1 {r.top1_agree}/{len(images)}; {r.simplify_note}"
@@ -82,8 +82,10 @@ def _preprocess(m: manifest.Manifest, argv: list[str], prog: str = "preprocess.p
     if not src or not dst:
         p.error(f"expected: {prog} [model] <src_dir> <dst_dir>  (or -s <src_dir> -d <dst_dir>)")
     from .layout import record_of
+    from .settings import Settings
 
-    outcome = preprocess.run(Path(src), Path(dst), m.preprocess, record=record_of(Path(dst)))
+    progress = Settings().progress
+    outcome = preprocess.run(Path(src), Path(dst), m.preprocess, progress=progress, record=record_of(Path(dst)))
     print(f"{dst}: {outcome} ({m.preprocess.crop}x{m.preprocess.crop}, {m.preprocess.channel_order})")
 
 

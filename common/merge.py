@@ -37,7 +37,7 @@ def check(runs: list[RunLayout], art) -> None:
     from .shard import Shard
 
     cfg = art.cfg
-    want = {"bs": cfg.bs, "outfmt": cfg.settings.outfmt, "backend": cfg.backend}
+    want = {"bs": cfg.settings.bs, "outfmt": cfg.settings.outfmt, "backend": cfg.backend}
     dataset = art.dataset_id()
     val, _ = art.dataset()
     images = list_images(val)
@@ -70,7 +70,7 @@ def check(runs: list[RunLayout], art) -> None:
         if shard.index in seen:
             raise BundleError(f"RUNS: shard {shard} is given twice ({seen[shard.index]} and {run.dir})")
         seen[shard.index] = run.dir
-        expect = {p.stem for p in shard.slice(images, cfg.bs)}
+        expect = {p.stem for p in shard.slice(images, cfg.settings.bs)}
         got = set(outputs.files_by_stem(run.outputs))
         if got != expect:
             missing, extra = sorted(expect - got), sorted(got - expect)

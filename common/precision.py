@@ -418,21 +418,20 @@ def inputs(art) -> tuple[list[Path], dict[str, int]]:
 def run(art) -> list[dict]:
     """``make precision``: each mode's record (``WORK/precision/<mode>.json``), the headline first."""
     from .preprocess import fingerprint
-    from .progress import enabled
     from .weights import cached_md5
 
     cfg, layout = art.cfg, art.cfg.layout
     m, s = cfg.model, art.settings
     converter()
     images, truth = inputs(art)  # the dataset is checked before any model is made
-    onnx_path = art.onnx(cfg.bs)
+    onnx_path = art.onnx(cfg.settings.bs)
     md5 = cached_md5(onnx_path)
     head, why = headline(s)
     stamp = {
         "onnx_md5": md5,
         "images": hashlib.md5(json.dumps([[p.name, fingerprint(p)] for p in images]).encode()).hexdigest(),
         "preprocess": records.jsonable(m.preprocess),
-        "bs": cfg.bs,
+        "bs": cfg.settings.bs,
         "converter": converter_version(),
         "block_list": list(MIX_BLOCK_LIST),
     }
@@ -443,7 +442,7 @@ def run(art) -> list[dict]:
         if rec and rec.get("stamp") == {**stamp, "mode": mode}:
             say(f"precision: {mode}: {path} is up to date")
         else:
-            rec = _simulate(art, onnx_path, mode, images, truth, {**stamp, "mode": mode}, enabled())
+            rec = _simulate(art, onnx_path, mode, images, truth, {**stamp, "mode": mode}, s.progress)
         rec["headline"], rec["why"] = mode == head, why if mode == head else ""
         rec["measured"] = measured(layout, rec, m.label_offset)
         records.write(path, rec)
@@ -458,7 +457,7 @@ def _simulate(art, onnx_path: Path, mode: str, images: list[Path], truth: dict, 
     cfg, m = art.cfg, art.cfg.model
     fp16 = variant(cfg.layout, onnx_path, mode)
     t0 = time.perf_counter()
-    got = predict(onnx_path, fp16, images, m.preprocess, cfg.bs, m.static_batch, progress, f"precision {mode}")
+    got = predict(onnx_path, fp16, images, m.preprocess, cfg.settings.bs, m.static_batch, progress, f"precision {mode}")
     wall = time.perf_counter() - t0
     p32, p16 = got["top5_fp32"], got["top5_fp16"]
     names = [p.name for p in images]
@@ -468,7 +467,7 @@ def _simulate(art, onnx_path: Path, mode: str, images: list[Path], truth: dict, 
     t1 = time.perf_counter()
     by_name = {p.name: p for p in images}
     one32, one16 = onnx_path, fp16
-    if m.static_batch and cfg.bs != 1:  # every tensor of a batch of BS copies would not fit: the bs1 ONNX
+    if m.static_batch and cfg.settings.bs != 1:  # every tensor of a batch of BS copies would not fit: the bs1 ONNX
         one32 = art.onnx(1)
         one16 = variant(cfg.layout, one32, mode)
     located = locate(one32, one16, [by_name[n] for n in chosen], m.preprocess, progress)

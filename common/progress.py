@@ -5,13 +5,6 @@ from __future__ import annotations
 
 import sys
 
-from . import settings
-
-
-def enabled() -> bool:
-    """The PROGRESS setting (parsed by the settings table: 0/no/false/off hide the bars)."""
-    return settings.flag("PROGRESS")
-
 
 class _NoBar:
     """What ``bar`` gives when bars are off or tqdm is not installed."""
@@ -33,8 +26,9 @@ class _NoBar:
 
 
 def bar(total: int | None = None, desc: str = "", unit: str = "it", enable: bool = True, **kwargs):
-    """A tqdm bar on stderr; a silent stand-in when ``enable=False``, PROGRESS=0 or tqdm is missing."""
-    if not (enable and enabled()):
+    """A tqdm bar on stderr; a silent stand-in when ``enable=False`` (the caller's ``settings.progress``:
+    PROGRESS=0) or tqdm is missing."""
+    if not enable:
         return _NoBar()
     try:
         from tqdm import tqdm

@@ -53,7 +53,7 @@ def _om_record(cfg: Config) -> dict:
     from .atc import built_for
 
     layout = cfg.layout
-    gear = "dyn" if cfg.settings.dynamic_batch else cfg.bs
+    gear = "dyn" if cfg.settings.dynamic_batch else cfg.settings.bs
     soc, atc = layout.om_soc(gear), layout.atc_log(gear)
     first = atc.read_text(encoding="utf-8", errors="replace").splitlines()[:1] if atc.is_file() else []
     return {
@@ -120,7 +120,7 @@ def gather(art: Artifacts) -> Record:
     layout, run = cfg.layout, cfg.run
     result = read_result(run.file("result.json"))
     summary = read_summary(run.outputs) or {}  # absent when unreadable or its figures are not numbers
-    parity = records.read(layout.parity(cfg.bs))
+    parity = records.read(layout.parity(cfg.settings.bs))
     files = _checksummed(cfg, parity)
     perf_rec = records.read(run.file("perf.json")) or {}
     perf_md = run.file("perf.md")
@@ -152,7 +152,7 @@ def _dataset(art: Artifacts) -> tuple[Path, Path]:
 def _checksummed(cfg: Config, parity: dict | None) -> dict[str, Path]:
     """The files whose md5 the report lists: the checkpoint, the ONNX, info, the result, every OM."""
     layout = cfg.layout
-    files = {"onnx": layout.onnx(cfg.bs), "info": layout.info, "result.json": cfg.run.file("result.json")}
+    files = {"onnx": layout.onnx(cfg.settings.bs), "info": layout.info, "result.json": cfg.run.file("result.json")}
     if parity and parity.get("weights"):
         files = {"weights": Path(parity["weights"]["file"]), **files}
     for om in sorted(layout.om_dir.glob("*.om")) if layout.om_dir.is_dir() else []:
@@ -170,7 +170,7 @@ def _info(art: Artifacts, result: dict | None, summary: dict, parity: dict | Non
         "model": cfg.model.name,
         "title": cfg.model.title,
         "backend": cfg.backend,
-        "bs": cfg.bs,
+        "bs": cfg.settings.bs,
         "ran": ran(summary),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "host": platform.node(),

@@ -14,6 +14,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .errors import BundleError
@@ -47,191 +48,220 @@ class Setting:
         return re.sub(r"\{([A-Z_]+)\}", lambda m: str(values.get(m[1], "")), self.default)
 
 
-# The table. Order is the order of `make help`.
-TABLE: tuple[Setting, ...] = (
-    Setting(
-        "MODEL", "inceptionresnetv2", "name", "model: a manifest in manifests/ (make models), or all (guide models)"
-    ),
-    Setting("BS", "16", "int", "batch size for infer (and the OM / static ONNX that goes with it)", minimum=1),
-    Setting(
-        "DATASET", "/root/datasets/imagenet/val", "text", "ImageNet val image folder, or 'sample' (bundled photos)"
-    ),
-    Setting("LABELS", "", "text", "val_label.txt (default: the guide's path, or <DATASET>/../val_label.txt)"),
-    Setting("WEIGHTS", "", "text", "use this checkpoint file instead of downloading (still md5-checked)"),
-    Setting(
-        "WEIGHTS_DIR",
+def setting(
+    default: str,
+    kind: str,
+    help: str,
+    choices: tuple[str, ...] = (),
+    scope: str = "step",
+    minimum: float | None = None,
+    empty_ok: bool = False,
+) -> Any:
+    """A field of ``Settings``: its variable's default, kind, help and rules (``Setting``'s arguments but the
+    name, which is the field's, upper-cased) ride in the field's metadata."""
+    rules = {"default": default, "kind": kind, "help": help, "choices": choices, "scope": scope}
+    return field(metadata={"setting": {**rules, "minimum": minimum, "empty_ok": empty_ok}})
+
+
+@dataclass(frozen=True, init=False)
+class Settings:
+    """The typed values of every setting, read once from an environment (``os.environ`` by default).
+
+    The fields are the table: one per variable, in the order of `make help`, its name the variable's in
+    lower case (``settings.bs``, ``settings.perf_bs``), its rules in ``setting(...)``. ``Settings(environ,
+    scope=...)`` reads the settings of ``scope`` (``step``: the Python steps'; ``make``; ``all``): an unset
+    variable takes its default, a set but empty or invalid one is an error naming it; the settings of another
+    scope are None. ``given`` names the variables the environment set (the others took their default).
+    """
+
+    model: str = setting(
+        "inceptionresnetv2", "name", "model: a manifest in manifests/ (make models), or all (guide models)"
+    )
+    bs: int = setting("16", "int", "batch size for infer (and the OM / static ONNX that goes with it)", minimum=1)
+    dataset: str = setting(
+        "/root/datasets/imagenet/val", "text", "ImageNet val image folder, or 'sample' (bundled photos)"
+    )
+    labels: str = setting("", "text", "val_label.txt (default: the guide's path, or <DATASET>/../val_label.txt)")
+    weights: str = setting("", "text", "use this checkpoint file instead of downloading (still md5-checked)")
+    weights_dir: str = setting(
         "",
         "text",
         "shared weights cache (default $XDG_CACHE_HOME or ~/.cache, /modelzoo-bundle/weights)",
-    ),
-    Setting("VERIFY", "1", "flag", "0 skips the md5 check of the weights (loudly)"),
-    Setting("TRUST_CHECKPOINT", "0", "flag", "1 allows unsafe unpickling, only after the md5 matched"),
-    Setting(
-        "BACKEND",
+    )
+    verify: bool = setting("1", "flag", "0 skips the md5 check of the weights (loudly)")
+    trust_checkpoint: bool = setting("0", "flag", "1 allows unsafe unpickling, only after the md5 matched")
+    backend: str = setting(
         "auto",
         "choice",
         "auto | onnx (ONNX Runtime) | om (ais_bench) | benchmark (legacy tool) | torch (the checkpoint in PyTorch)",
         choices=("auto", "onnx", "om", "benchmark", "torch"),
-    ),
-    Setting("DEVICE", "0", "devices", "NPU/GPU id; a list 0,1 shards the dataset over NPUs"),
-    Setting(
-        "PROVIDER",
+    )
+    device: tuple[str, ...] = setting("0", "devices", "NPU/GPU id; a list 0,1 shards the dataset over NPUs")
+    provider: str = setting(
         "auto",
         "choice",
         "ONNX Runtime / PyTorch device: auto (CUDA when present, else CPU) | cuda | cpu | tensorrt (ONNX Runtime's "
         "TensorRT provider, fp16, engines cached in WORK/trt-cache)",
         choices=("auto", "cuda", "cpu", "tensorrt"),
-    ),
-    Setting("OUTFMT", "TXT", "choice", "per-sample output files: TXT | BIN | NPY", choices=("TXT", "BIN", "NPY")),
-    Setting("PERF_BS", "1 4 8 16 32 64", "ints", "batch sizes of the throughput sweep (make perf)"),
-    Setting("PERF_SECONDS", "1", "float", "minimum timed seconds per batch size (ONNX Runtime / PyTorch)", minimum=0),
-    Setting("PERF_LOOP", "100", "int", "ais_bench --loop per batch size (OM backend)", minimum=1),
+    )
+    outfmt: str = setting("TXT", "choice", "per-sample output files: TXT | BIN | NPY", choices=("TXT", "BIN", "NPY"))
+    perf_bs: tuple[int, ...] = setting("1 4 8 16 32 64", "ints", "batch sizes of the throughput sweep (make perf)")
+    perf_seconds: float = setting(
+        "1", "float", "minimum timed seconds per batch size (ONNX Runtime / PyTorch)", minimum=0
+    )
+    perf_loop: int = setting("100", "int", "ais_bench --loop per batch size (OM backend)", minimum=1)
     # issue 18: a watchdog around every device call
-    Setting(
-        "INFER_TIMEOUT",
+    infer_timeout: float | str = setting(
         "",
         "float",
         "seconds an ais_bench device call may take before the run stops naming it (default: 10 x the slowest "
         "batch so far, at least 60 s; the first call, which loads the model, gets 10 x the limit)",
-    ),
-    Setting("SOC", "", "text", "ATC --soc_version, e.g. Ascend310P3 (default: from npu-smi info)"),
-    Setting("DYNAMIC_BATCH", "", "ints", "e.g. 1,4,8,16,32,64: one OM with --dynamic_batch_size"),
-    Setting(
-        "LOG",
+    )
+    soc: str = setting("", "text", "ATC --soc_version, e.g. Ascend310P3 (default: from npu-smi info)")
+    dynamic_batch: tuple[int, ...] = setting("", "ints", "e.g. 1,4,8,16,32,64: one OM with --dynamic_batch_size")
+    log: str = setting(
         "error",
         "choice",
         "ATC --log level: debug | info | warning | error | null",
         choices=("debug", "info", "warning", "error", "null"),
-    ),
-    Setting("ATC_EXTRA", "", "text", "extra ATC flags, split like a shell would (never run by one)"),
-    Setting(
-        "ATC_PROFILE",
+    )
+    atc_extra: str = setting("", "text", "extra ATC flags, split like a shell would (never run by one)")
+    atc_profile: str = setting(
         "bundle",
         "choice",
         "ATC flags: bundle (the guides' common command) | guide (+ the model guide's own flags, e.g. "
         "EfficientNet-B3 bs16 --auto_tune_mode=RL,GA, CANN 5.x)",
         choices=("bundle", "guide"),
-    ),
+    )
     # issue 21: make precision (fp16 predicted on the CPU before the NPU)
-    Setting("PRECISION", "0", "flag", "1: make all also runs make precision (fp16 accuracy predicted on the CPU)"),
-    Setting(
-        "PRECISION_N",
+    precision: bool = setting("0", "flag", "1: make all also runs make precision (fp16 accuracy predicted on the CPU)")
+    precision_n: int = setting(
         "1000",
         "int",
         "make precision: the first N images of DATASET (0: all; DATASET=sample: its photos)",
         minimum=0,
-    ),
-    Setting(
-        "PRECISION_MODE",
+    )
+    precision_mode: str = setting(
         "",
         "choice",
         "make precision: simulate only this ATC --precision_mode (default: ATC_EXTRA's, else force_fp16, "
         "then allow_mix_precision)",
         choices=("force_fp16", "allow_mix_precision", "must_keep_origin_dtype"),
-    ),
-    Setting("SIMPLIFY", "1", "flag", "0 skips onnx-simplifier"),
-    Setting("PROGRESS", "1", "flag", "0 hides progress bars"),
-    Setting("SAMPLE_DIR", "work/sample", "text", "where DATASET=sample is built"),
-    Setting("WORK", "work/{MODEL}", "text", "output folder of this model"),
-    Setting(
-        "RUN",
+    )
+    simplify: bool = setting("1", "flag", "0 skips onnx-simplifier")
+    progress: bool = setting("1", "flag", "0 hides progress bars")
+    sample_dir: str = setting("work/sample", "text", "where DATASET=sample is built")
+    work: str = setting("work/{MODEL}", "text", "output folder of this model")
+    run: str = setting(
         "",
         "text",
         "name of the run folder in WORK (default <backend>-bs<BS>[-shard<i>of<N>]), e.g. RUN=310p-om-bs16",
-    ),
-    Setting("SHARD", "", "text", "i/N: preprocess and infer only shard i of N of DATASET (make merge joins them)"),
-    Setting(
-        "RUNS", "", "text", "run folders (globs allowed) that make merge joins into this run, e.g. 'w*/onnx-bs16*'"
-    ),
-    Setting("AIS_BENCH_PYTHON", "", "text", "interpreter with ais_bench installed, for its CLI (default python3)"),
-    Setting("BENCHMARK_TOOL", "", "text", "the legacy benchmark.<arch> (default: on PATH or in the current folder)"),
+    )
+    shard: str = setting("", "text", "i/N: preprocess and infer only shard i of N of DATASET (make merge joins them)")
+    runs: str = setting(
+        "", "text", "run folders (globs allowed) that make merge joins into this run, e.g. 'w*/onnx-bs16*'"
+    )
+    ais_bench_python: str = setting("", "text", "interpreter with ais_bench installed, for its CLI (default python3)")
+    benchmark_tool: str = setting("", "text", "the legacy benchmark.<arch> (default: on PATH or in the current folder)")
     # issue 17: the streaming run (decode workers -> shared-memory ring -> the session, no .bin files)
-    Setting(
-        "STREAM",
+    stream: bool = setting(
         "0",
         "flag",
         "1: make infer / make all decode the images straight into a shared-memory ring of batches and infer from "
         "it (no preprocess, info or .bin files; the same output bytes); in-process backends only",
-    ),
-    Setting(
-        "KEEP_BIN", "0", "flag", "1 with STREAM=1: the decode workers also write the .bin files (a finished preprocess)"
-    ),
-    Setting(
-        "WORKERS",
+    )
+    keep_bin: bool = setting(
+        "0", "flag", "1 with STREAM=1: the decode workers also write the .bin files (a finished preprocess)"
+    )
+    workers: int = setting(
         "0",
         "int",
         "decode processes of STREAM=1 (0: every core for a device backend, cores - 1 (at least 1) for a CPU one)",
         minimum=0,
-    ),
-    Setting(
-        "RING", "4", "int", "batch slots in STREAM=1's shared-memory ring (memory: RING x BS x one input)", minimum=2
-    ),
-    Setting("PYTHON", "python3.11", "text", "interpreter that creates the venv (VENV= uses it as is)", scope="make"),
-    Setting(
-        "VENV",
+    )
+    ring: int = setting(
+        "4", "int", "batch slots in STREAM=1's shared-memory ring (memory: RING x BS x one input)", minimum=2
+    )
+    python: str | None = setting(
+        "python3.11", "text", "interpreter that creates the venv (VENV= uses it as is)", scope="make"
+    )
+    venv: str | None = setting(
         ".venv",
         "text",
         "virtual environment folder; empty: use PYTHON and its packages",
         scope="make",
         empty_ok=True,
-    ),
-    Setting(
-        "VENV_FLAGS",
+    )
+    venv_flags: str | None = setting(
         "",
         "text",
         "extra 'python -m venv' flags (default --system-site-packages where /usr/local/Ascend exists)",
         scope="make",
-    ),
-    Setting(
-        "CMD",
+    )
+    cmd: str | None = setting(
         "make all",
         "text",
         "the shell command docker-run runs in the container (the variables above reach it as environment)",
         scope="make",
-    ),
-    Setting(
-        "KIND", "ascend", "choice", "container flavour: ascend (CANN) | cpu", choices=("ascend", "cpu"), scope="make"
-    ),
-    Setting(
-        "STAGE",
+    )
+    kind: str | None = setting(
+        "ascend", "choice", "container flavour: ascend (CANN) | cpu", choices=("ascend", "cpu"), scope="make"
+    )
+    stage: str | None = setting(
         "release",
         "choice",
         "image stage: release (runtime only) | test (cpu: + tests, demo and dev packages; ascend: + the stand-ins)",
         choices=("release", "test"),
         scope="make",
-    ),
-    Setting(
-        "IMAGE", "modelzoo-bundle:{KIND}", "text", "image name:tag that image builds and docker-run runs", scope="make"
-    ),
-    Setting(
-        "ENGINE",
+    )
+    image: str | None = setting(
+        "modelzoo-bundle:{KIND}", "text", "image name:tag that image builds and docker-run runs", scope="make"
+    )
+    engine: str | None = setting(
         "",
         "choice",
         "container engine: docker | podman | buildah (builds only); default: docker when its engine answers "
         "(docker info), else podman, else buildah",
         choices=("docker", "podman", "buildah"),
         scope="make",
-    ),
-    Setting(
-        "BASE",
+    )
+    base: str | None = setting(
         "",
         "text",
         "base image of make image, name:tag[@sha256:...] (default: the Dockerfile's, pinned by tag and digest)",
         scope="make",
-    ),
-    Setting("DOCKER_ARGS", "", "text", "extra image build flags, e.g. --build-arg ORT_GPU=1", scope="make"),
-    Setting(
-        "DOCKER_RUN_ARGS", "", "text", "extra docker/podman run flags for docker-run, e.g. --network none", scope="make"
-    ),
-    Setting("QUICK", "0", "flag", "1: make bench runs its short version (what the test suite runs)", scope="make"),
-    Setting("BENCH_OUT", "work/bench", "text", "where make bench writes its JSON results", scope="make"),
-    Setting(
-        "COMPAT_DIR",
+    )
+    docker_args: str | None = setting("", "text", "extra image build flags, e.g. --build-arg ORT_GPU=1", scope="make")
+    docker_run_args: str | None = setting(
+        "", "text", "extra docker/podman run flags for docker-run, e.g. --network none", scope="make"
+    )
+    quick: bool | None = setting(
+        "0", "flag", "1: make bench runs its short version (what the test suite runs)", scope="make"
+    )
+    bench_out: str | None = setting("work/bench", "text", "where make bench writes its JSON results", scope="make")
+    compat_dir: str | None = setting(
         "",
         "text",
         "where make compat-envs puts its Python 3.7-3.13 venvs (default ~/.cache/modelzoo-bundle/compat)",
         scope="make",
-    ),
+    )
+    given: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+
+    def __init__(self, environ: Mapping[str, str] | None = None, scope: str = "step") -> None:
+        env = os.environ if environ is None else environ
+        raw: dict[str, str] = {}  # the values read so far: a default may name one ({MODEL})
+        for s in TABLE:
+            value = None
+            if scope == "all" or s.scope == scope:
+                raw[s.name] = env.get(s.name, s.default_for(raw))
+                value = _parse(s, raw[s.name])
+            object.__setattr__(self, s.name.lower(), value)  # frozen: set once, here
+        object.__setattr__(self, "given", frozenset(name for name in raw if name in env))
+
+
+# The table, from the fields of Settings. Order is the order of `make help`.
+TABLE: tuple[Setting, ...] = tuple(
+    Setting(f.name.upper(), **f.metadata["setting"]) for f in fields(Settings) if f.metadata
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in TABLE}
 # issue 18: the settings that are paths: a newline, or a leading '-' (which a tool would read as an option), is refused
@@ -306,44 +336,6 @@ def expected(s: Setting) -> str:
         "devices": "device ids like 0 or 0,1",
         "text": "text",
     }[s.kind]
-
-
-class Settings:
-    """The typed values of every setting, read once from an environment (``os.environ`` by default).
-
-    Attribute names are the lower-case variable names: ``settings.bs``, ``settings.perf_bs``.
-    An unset variable takes its default; a set but empty or invalid one is an error naming it.
-    """
-
-    def __init__(self, environ: Mapping[str, str] | None = None, scope: str = "step") -> None:
-        env = os.environ if environ is None else environ
-        self.raw: dict[str, str] = {}
-        for s in TABLE:
-            if scope != "all" and s.scope != scope:
-                continue
-            raw = env.get(s.name)
-            if raw is None:
-                raw = s.default_for(self.raw)
-            self.raw[s.name] = raw
-            setattr(self, s.name.lower(), _parse(s, raw))
-
-    def __repr__(self) -> str:
-        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in self.raw.items()) + ")"
-
-
-def flag(name: str, environ: Mapping[str, str] | None = None) -> bool:
-    """One on/off setting, parsed and validated by the table (for code that needs only that one)."""
-    return get(name, environ)
-
-
-def get(name: str, environ: Mapping[str, str] | None = None) -> Any:
-    """The typed value of one setting from the environment (its default when unset)."""
-    s = BY_NAME[name]
-    env = os.environ if environ is None else environ
-    raw = env.get(name)
-    if raw is None:
-        raw = s.default_for(env)
-    return _parse(s, raw)
 
 
 def help_lines(environ: Mapping[str, str] | None = None) -> list[str]:

@@ -20,13 +20,13 @@ Python 3.7+ for what test/parse.py uses; the scripts are generated from the mani
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import sys
 from pathlib import Path
 
 from . import guide
+from .errors import BundleError
 from .manifest import Manifest
 from .runs import Run, read_run
 
@@ -324,8 +324,15 @@ def _main(argv: list[str]) -> int:
     if not argv or argv[0] != "refresh" or len(argv) > 2:
         print("usage: python3 -m common.submission refresh [folder]  (README.md, modelzoo_level.txt)", file=sys.stderr)
         return 2
+    from .settings import Settings
+
     folder = Path(argv[1] if len(argv) > 1 else ".")
-    for lv in refresh(folder, Path(os.environ.get("WORK") or folder)):
+    try:
+        s = Settings()
+    except BundleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for lv in refresh(folder, Path(s.work if "WORK" in s.given else folder)):  # WORK when set, else the folder
         print(f"{lv.key}:{lv.value}  ({lv.reason})")
     return 0
 

@@ -309,3 +309,110 @@ def test_the_function_length_check_finds_long_ones():
     inner = textwrap.indent("def inner():\n" + body, "        ")  # 60 lines: fits, but counts in its parent
     nested = "class C:\n    def outer(self):\n" + inner + "        return inner\n"
     assert long_functions(nested, "m.py") == ["m.py:outer (62 lines)"]
+
+
+# ---- one typed settings object ----------------------------------------------------------------------------
+
+
+def test_settings_fields_are_the_table_and_frozen():
+    """Settings' fields are the table (names, order): nothing is added by setattr, a tool sees every one."""
+    import dataclasses
+
+    found = dataclasses.fields(settings.Settings)
+    assert [f.name.upper() for f in found if f.metadata] == [s.name for s in settings.TABLE]
+    assert [f.name for f in found if not f.metadata] == ["given"]
+    s = settings.Settings({"BS": "8"}, scope="all")
+    assert [getattr(s, f.name.lower()) for f in found if f.metadata][1] == 8 and s.given == {"BS"}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.bs = 4  # type: ignore[misc]
+    assert settings.Settings({}).python is None  # a make setting is not read by a step
+
+
+def _env_aliases(tree: ast.AST) -> set[str]:
+    """Names assigned from an expression that mentions ``os.environ`` (``env = dict(os.environ)``)."""
+    found = {"environ"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and "os.environ" in ast.unparse(node.value):
+            found |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return found
+
+
+def _setting_reads(tree: ast.AST, names: set[str]) -> list[str]:
+    """Where ``tree`` reads a setting from the environment, or asks settings.get/flag for one."""
+    env = _env_aliases(tree)
+
+    def is_env(node: ast.AST) -> bool:
+        return ast.unparse(node) in {"os.environ", *env}
+
+    def named(node: ast.AST) -> bool:
+        return isinstance(node, ast.Constant) and node.value in names
+
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args and named(node.args[0]):
+            func = node.func
+            if ast.unparse(func) in ("os.getenv", "getenv", "settings.get", "settings.flag"):
+                found.append(f"line {node.lineno}: {ast.unparse(node)}")
+            elif isinstance(func, ast.Attribute) and func.attr in ("get", "pop", "setdefault") and is_env(func.value):
+                found.append(f"line {node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and is_env(node.value):
+            if named(node.slice):
+                found.append(f"line {node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.Compare) and named(node.left) and any(is_env(c) for c in node.comparators):
+            found.append(f"line {node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").endswith("settings"):
+            found += [f"line {node.lineno}: imports {a.name}" for a in node.names if a.name in ("get", "flag")]
+    return found
+
+
+def test_only_settings_reads_a_setting_from_the_environment():
+    """Settings is built once (common/settings.py reads the environment) and passed down: no other module of
+    common/ reads a variable of the table from os.environ, or asks for one by name."""
+    names = {s.name for s in settings.TABLE}
+    bad = []
+    for path in sorted(COMMON.rglob("*.py")):
+        if path.name != "settings.py":
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            bad += [f"{path.relative_to(ROOT)} {where}" for where in _setting_reads(tree, names)]
+    assert not bad, "read a setting from the environment instead of the Settings passed down:\n" + "\n".join(bad)
+
+
+def test_the_setting_read_scan_finds_reads():
+    code = (
+        "import os\nfrom . import settings\nenv = dict(os.environ)\na = os.environ.get('WORK')\n"
+        "b = os.getenv('BS')\nc = env.get('MODEL')\nd = settings.flag('PROGRESS')\ne = 'RUN' in os.environ\n"
+        "f = os.environ['DEVICE']\ng = os.environ.get('HOME')\n"
+    )
+    found = _setting_reads(ast.parse(code), {s.name for s in settings.TABLE})
+    assert {line.split(":")[0] for line in found} == {f"line {n}" for n in (4, 5, 6, 7, 8, 9)}
+
+
+def test_manifest_schema_and_required_keys_come_from_the_fields():
+    """Each manifest key is written once, as a field: of Manifest (``key("onnx.file")``) or of a table's
+    dataclass (``Preprocess.crop``); SCHEMA and REQUIRED are made from them, in their order."""
+    import dataclasses
+
+    fields = dataclasses.fields(manifest.Manifest)
+    keyed = {f.metadata["key"]: f for f in fields if "key" in f.metadata}
+    assert [f.name for f in fields if "key" not in f.metadata] == ["path", "model_dir"]
+    assert list(manifest.SCHEMA) == list(dict.fromkeys(k.split(".")[0] for k in keyed))
+    for k in keyed:
+        table, _, name = k.rpartition(".")
+        assert name in (manifest.SCHEMA[table] if table else manifest.SCHEMA), k
+    assert sum(len(v) if k in ("checkpoint", "architecture", "input", "output", "onnx", "om", "files", "cli") else 1
+               for k, v in manifest.SCHEMA.items()) == len(keyed)  # fmt: skip
+    tables = {"weights": manifest.WeightsSpec, "preprocess": manifest.Preprocess}
+    for k, cls in tables.items():
+        assert list(manifest.SCHEMA[k]) == [g.name for g in dataclasses.fields(cls)]
+    want = []
+    for k, f in keyed.items():
+        if f.metadata["default"] is dataclasses.MISSING:
+            table = tables.get(k)
+            want += (
+                [f"{k}.{g.name}" for g in dataclasses.fields(table) if g.default is dataclasses.MISSING]
+                if table
+                else [k]
+            )
+    assert list(manifest.REQUIRED) == want and "preprocess.crop" in want and "weights.md5" not in want
+    assert manifest.SCHEMA["throughput"] == [{"device": "str", "note": "str", "bs": "[int]", "fps": "[number]"}]
+    assert "g = lambda" not in (COMMON / "manifest.py").read_text(encoding="utf-8")
