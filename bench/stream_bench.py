@@ -89,7 +89,8 @@ def _tiny_onnx(path: Path, crop: int) -> Path:
 
 
 def _staged(session, val: Path, prep: Path, out: Path, pre, bs: int, shape) -> float:
-    from common import dataset_info, preprocess, runner
+    from common import dataset_info, preprocess
+    from common.backends import runner
 
     shutil.rmtree(prep, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
@@ -103,7 +104,7 @@ def _staged(session, val: Path, prep: Path, out: Path, pre, bs: int, shape) -> f
 
 
 def _streamed(session, sources: dict, out: Path, pre, bs: int, shape, workers: int) -> tuple[float, float, dict]:
-    from common import runner
+    from common.backends import runner
     from common.stream import StreamFeed
 
     shutil.rmtree(out, ignore_errors=True)
@@ -125,7 +126,8 @@ def _decode_alone(sources: dict, pre, bs: int, shape, workers: int) -> float:
 
 
 def run(quick: bool = False) -> dict:
-    from common import manifest, runner
+    from common import manifest
+    from common.backends import runner
     from common.backends.onnxruntime import OrtSession
     from common.stream import default_workers
 

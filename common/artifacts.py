@@ -222,7 +222,7 @@ class Artifacts:
                 raise BundleError(f"PROVIDER=tensorrt runs ONNX Runtime's TensorRT provider: BACKEND={backend} cannot")
             return self._tensorrt_runner(dev, progress, args)
         if backend in ("onnx", "torch"):
-            from .runner import SessionRunner
+            from .backends.runner import SessionRunner
 
             if backend == "onnx":
                 from .backends.onnxruntime import OrtSession

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common import atc, manifest, npu, outputs, runner
-from common.backends import ais_bench, benchmark
+from common import atc, manifest, npu, outputs
+from common.backends import ais_bench, benchmark, runner
 from common.backends.ais_bench import AisBenchRunner
 from common.backends.benchmark import BenchmarkRunner
 from common.backends.onnxruntime import OrtSession

@@ -13,7 +13,7 @@ import statistics
 import numpy as np
 import pytest
 
-from common import runner
+from common.backends import runner
 from common.backends import tensorrt as T
 from common.backends.onnxruntime import OrtSession
 from common.errors import BundleError

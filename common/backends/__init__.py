@@ -3,7 +3,7 @@
 A ``Runner`` infers a list of input files into an output folder (ais_bench layout, summary beside it)
 and measures throughput per batch size; ``infer_step`` and ``perf_step`` never know which one runs.
 Most runners drive a ``Session`` (a model loaded in this process: ONNX Runtime, PyTorch, the
-ais_bench API) through ``common.runner``; tools that run a whole folder themselves (the ais_bench
+ais_bench API) through ``common.backends.runner``; tools that run a whole folder themselves (the ais_bench
 CLI, the legacy benchmark tool) are runners of their own with the same signature. Both are context
 managers: leaving the ``with`` block frees what they hold.
 """

@@ -36,11 +36,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import outputs, perf, records, runner, summary
+from .. import outputs, perf, records, summary
 from ..backends import Runner, Session
 from ..errors import BundleError
 from ..layout import summary_of
 from ..watchdog import FIRST, FLOOR, Stalled, Watchdog
+from . import runner
 
 MISSING = (
     "ais_bench not found: install the ais_bench and aclruntime wheels built against your CANN "

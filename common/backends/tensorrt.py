@@ -415,8 +415,8 @@ def trtexec_perf(onnx: Path, input_name: str, bs: int, chw, cache: Path, run=sub
 
 
 def runner_class():
-    """``TensorrtRunner``, defined on first use (it extends ``common.runner.SessionRunner``, which needs numpy)."""
-    from ..runner import SessionRunner
+    """``TensorrtRunner``, defined on first use (it extends ``runner.SessionRunner``, which needs numpy)."""
+    from .runner import SessionRunner
 
     class TensorrtRunner(SessionRunner):
         """The in-process runner with TensorRT sessions; its record holds the device, the fp16-vs-fp32

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import outputs, perf, summary
-from .backends import Runner, Session
-from .errors import BundleError
-from .progress import bar
+from .. import outputs, perf, summary
+from ..errors import BundleError
+from ..progress import bar
+from . import Runner, Session
 
 
 def read_batch(paths: list[Path], shape: tuple[int, ...]) -> np.ndarray:
