@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import backends
 from .errors import BundleError
 
 OFF = ("0", "no", "false", "off")
@@ -70,8 +71,8 @@ TABLE: tuple[Setting, ...] = (
         "BACKEND",
         "auto",
         "choice",
-        "auto | onnx (ONNX Runtime) | om (ais_bench) | benchmark (legacy tool) | torch (the checkpoint in PyTorch)",
-        choices=("auto", "onnx", "om", "benchmark", "torch"),
+        backends.settings_help(),  # from the registry: each backend's module in common/backends/specs
+        choices=("auto", *backends.names()),
     ),
     Setting("DEVICE", "0", "devices", "NPU/GPU id; a list 0,1 shards the dataset over NPUs"),
     Setting(

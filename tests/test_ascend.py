@@ -61,7 +61,7 @@ def fakes(monkeypatch, tmp_path):
     # the process-wide teardown the bundle leaves to exit, done per test here so that each test starts
     # with no device open (the stand-in initialises ACL again unless FAKE_ACL_STRICT_FINALIZE=1)
     ais_bench.finalize()
-    ais_bench._Acl.finalized = False
+    ais_bench._ProcessAcl.finalized = False
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ Backend-blind: the same files whichever session ran."""
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,26 +15,7 @@ import numpy as np
 
 from .. import outputs, perf, summary
 from ..errors import BundleError
-from ..progress import bar
-from . import Runner, Session
-
-
-def read_batch(paths: list[Path], shape: tuple[int, ...]) -> np.ndarray:
-    """Read .bin files into one float32 batch; a file of the wrong size is named in the error."""
-    want = int(np.prod(shape))
-    out = np.empty((len(paths), *shape), dtype=np.float32)
-    for i, p in enumerate(paths):
-        try:
-            data = np.fromfile(p, dtype=np.float32)
-        except OSError as exc:
-            raise BundleError(f"{p}: cannot read the input file ({exc.strerror})") from None
-        if data.size != want:
-            raise BundleError(
-                f"{p}: {data.size * 4} bytes, expected {want * 4} (float32 {list(shape)}); "
-                "was it preprocessed for another model?"
-            )
-        out[i] = data.reshape(shape)
-    return out
+from . import Runner, Session, model_file
 
 
 def read_into(paths: list[Path], out: np.ndarray) -> np.ndarray:
@@ -56,6 +38,32 @@ def read_into(paths: list[Path], out: np.ndarray) -> np.ndarray:
                 f"{p}: {size} bytes, expected {want} (float32 {list(shape)}); was it preprocessed for another model?"
             )
     return out[: len(paths)]
+
+
+class _NoBar:
+    """The bar when ``progress`` is off or tqdm is missing."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def bar(enable: bool, **kwargs):
+    """The infer bar: tqdm on stderr when ``enable`` (its caller's PROGRESS) and tqdm is there. Not
+    ``common.progress.bar``: that one reads the settings, which read this package's registry."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoBar()
+    return tqdm(file=sys.stderr, dynamic_ncols=True, **kwargs) if enable else _NoBar()
 
 
 def _write_batch(out_dir: Path, paths: list[Path], outs: list[np.ndarray], outfmt: str) -> None:
@@ -133,7 +141,7 @@ def infer(
     start = time.perf_counter()
     with (
         ThreadPoolExecutor(max_workers=1) as writer,
-        bar(total=len(inputs), initial=len(inputs) - len(left), desc="infer", unit="img", enable=progress) as pb,
+        bar(progress, total=len(inputs), initial=len(inputs) - len(left), desc="infer", unit="img") as pb,
     ):
         pending = None
         many = getattr(session, "pipeline", 1) if hasattr(feed, "groups") else 1  # ready batches per call
@@ -246,3 +254,26 @@ class _Borrowed:
 
     def __exit__(self, *exc) -> None:
         pass
+
+
+def run_args(art, with_model_file: bool = False) -> dict:
+    """What every runner records of the run: the model, the devices (and the file an in-process one runs)."""
+    args = {"model": art.cfg.model.name, "device": ",".join(art.settings.device)}
+    return {**args, "model_file": str(model_file(art))} if with_model_file else args
+
+
+def session_runner(art, open_session: Callable, cls=None, **kw) -> Runner:
+    """A ``runner.SessionRunner`` (or ``cls``) over ``open_session(bs)``, with the run's settings."""
+    s, m = art.settings, art.cfg.model
+    args = run_args(art, with_model_file=True)
+    cls = cls or SessionRunner
+    return cls(
+        open_session,
+        art.cfg.bs,
+        m.input_shape,
+        outfmt=s.outfmt,
+        progress=art.progress(),
+        perf_seconds=s.perf_seconds,
+        args=args,
+        **kw,
+    )
