@@ -1,4 +1,4 @@
-"""Benchmark: inference inside the pipeline (``common.runner.infer``: read the .bin inputs, run, write
+"""Benchmark: inference inside the pipeline (``common.backends.runner.infer``: read the .bin inputs, run, write
 TXT outputs) against the same session's bare loop (``session.run`` over the same batches, already in
 memory: what ``make perf`` times), interleaved rounds in one process.
 
@@ -91,7 +91,7 @@ def _python_txt(row: np.ndarray) -> bytes:
 
 
 def run(quick: bool = False) -> dict:
-    from common import runner
+    from common.backends import runner
     from common.backends.onnxruntime import OrtSession
     from common.manifest import load
 

@@ -88,8 +88,16 @@ def _tiny_onnx(path: Path, crop: int) -> Path:
     return path
 
 
+def _read(paths: list[Path], shape) -> np.ndarray:
+    """The .bin files ``paths`` as one float32 batch (the runner's reader)."""
+    from common.backends import runner
+
+    return runner.read_into(paths, np.empty((len(paths), *shape), np.float32))
+
+
 def _staged(session, val: Path, prep: Path, out: Path, pre, bs: int, shape) -> float:
-    from common import dataset_info, preprocess, runner
+    from common import dataset_info, preprocess
+    from common.backends import runner
 
     shutil.rmtree(prep, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
@@ -103,7 +111,7 @@ def _staged(session, val: Path, prep: Path, out: Path, pre, bs: int, shape) -> f
 
 
 def _streamed(session, sources: dict, out: Path, pre, bs: int, shape, workers: int) -> tuple[float, float, dict]:
-    from common import runner
+    from common.backends import runner
     from common.stream import StreamFeed
 
     shutil.rmtree(out, ignore_errors=True)
@@ -125,7 +133,8 @@ def _decode_alone(sources: dict, pre, bs: int, shape, workers: int) -> float:
 
 
 def run(quick: bool = False) -> dict:
-    from common import manifest, runner
+    from common import manifest
+    from common.backends import runner
     from common.backends.onnxruntime import OrtSession
     from common.stream import default_workers
 
@@ -156,7 +165,7 @@ def run(quick: bool = False) -> dict:
         same = same and _same(base / "cpu-staged", base / "cpu-streamed")
         sec["decode"].append(_decode_alone(sources, pre, CPU_BS, shape, workers))
         bins = sorted((base / "cpu-prep").glob("*.bin"))
-        xs = [runner.read_batch(bins[i : i + CPU_BS], shape) for i in range(0, min(len(bins), 8 * CPU_BS), CPU_BS)]
+        xs = [_read(bins[i : i + CPU_BS], shape) for i in range(0, min(len(bins), 8 * CPU_BS), CPU_BS)]
         batches = -(-n // CPU_BS)
         t0 = time.perf_counter()
         outs = [session.run(xs[i % len(xs)]) for i in range(batches)]
@@ -199,7 +208,7 @@ def run(quick: bool = False) -> dict:
 
     preprocess.run(val, base / "dev-prep", pre, progress=False)  # once, to prime the outputs
     bins = sorted((base / "dev-prep").glob("*.bin"))
-    dev.prime(real, [runner.read_batch(bins[i : i + DEVICE_BS], shape) for i in range(0, n, DEVICE_BS)])
+    dev.prime(real, [_read(bins[i : i + DEVICE_BS], shape) for i in range(0, n, DEVICE_BS)])
     dsec: dict[str, list[float]] = {k: [] for k in ("staged", "streamed", "decode", "device")}
     dsame, waits = True, []
     for _ in range(rounds):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import records
+from . import backends, records
 from .backends import Runner
 from .config import GUIDE_DATASET, Config, labels_path
 from .console import say
@@ -129,12 +129,8 @@ class Artifacts:
         return om
 
     def model_file(self, bs: int | None = None) -> Path:
-        """The file the backend runs: the checkpoint for PyTorch, the ONNX for ONNX Runtime, else the OM."""
-        if self.cfg.backend == "torch":
-            return self.weights()[0]
-        if self.cfg.backend == "onnx":
-            return self.onnx(bs)
-        return self.om(bs)
+        """The file the backend runs (its first need in the registry): the checkpoint, the ONNX or the OM."""
+        return backends.model_file(self, bs)
 
     # ------------------------------------------------------------------------------------ dataset
     def dataset(self) -> tuple[Path, Path]:
@@ -208,92 +204,16 @@ class Artifacts:
 
     # ------------------------------------------------------------------------------------- runner
     def runner(self) -> Runner:
-        """The runner of this backend, for inference at BS and the throughput sweep."""
-        s, m, backend = self.settings, self.cfg.model, self.cfg.backend
-        if backend != "om" and len(s.device) > 1:
-            raise BundleError(f"DEVICE={','.join(s.device)}: several devices are for BACKEND=om (ais_bench) only")
-        dev, progress = s.device[0], s.progress
-        args = {"model": m.name, "device": ",".join(s.device)}
-        if s.provider == "tensorrt" and backend != "om":
-            if backend != "onnx":
-                raise BundleError(f"PROVIDER=tensorrt runs ONNX Runtime's TensorRT provider: BACKEND={backend} cannot")
-            return self._tensorrt_runner(dev, progress, args)
-        if backend in ("onnx", "torch"):
-            from .runner import SessionRunner
+        """The runner of this backend (made by its declaration in ``common/backends/specs``), for inference
+        at BS and the throughput sweep."""
+        return backends.make_runner(self)
 
-            if backend == "onnx":
-                from .backends.onnxruntime import OrtSession
+    def progress(self) -> bool:
+        """Whether the runner draws bars (PROGRESS)."""
+        return self.settings.progress
 
-                def open_session(bs: int):
-                    return OrtSession(self.onnx(bs), device=dev, provider=s.provider)
-            else:
-                from .backends.pytorch import TorchSession
-
-                def open_session(bs: int):
-                    return TorchSession(self.torch_model(), m.input_name, device=dev, provider=s.provider)
-
-            args["model_file"] = str(self.model_file())
-            return SessionRunner(
-                open_session, self.cfg.settings.bs, m.input_shape, s.outfmt, progress, s.perf_seconds, args
-            )
-        if backend == "om":
-            from .backends.ais_bench import AisBenchRunner
-
-            return AisBenchRunner(
-                self.om,
-                s.device,
-                self.cfg.settings.bs,
-                m.input_shape,
-                s.outfmt,
-                progress,
-                loop=s.perf_loop,
-                dynamic=tuple(s.dynamic_batch),  # the OM's gears: BS is checked against them
-                python=s.ais_bench_python,
-                args=args,
-                log_dir=self.cfg.run.dir,  # the CLI's console: <run>/ais_bench_device<N>.log
-                timeout=s.infer_timeout or None,  # the watchdog: INFER_TIMEOUT, else automatic
-            )
-        from .backends.benchmark import BenchmarkRunner
-
-        return BenchmarkRunner(
-            self.om, self.cfg.settings.bs, m.input_shape, dev, s.benchmark_tool, args, timeout=s.infer_timeout or None
-        )
-
-    def _tensorrt_runner(self, dev: str, progress: bool, args: dict) -> Runner:
-        """ONNX Runtime's TensorRT provider: fp16 engines per batch size, cached in the work folder;
-        fails in one line here, before any export, where TensorRT, CUDA or a GPU is missing."""
-        import onnxruntime as ort
-
+    def parity_photos(self) -> dict:
+        """The parity photos, preprocessed for this model ({name: CHW array})."""
         from . import sample
-        from .backends import tensorrt
-        from .backends.onnxruntime import OrtSession
 
-        s, m, layout = self.settings, self.cfg.model, self.cfg.layout
-        gpu, trt_version = tensorrt.require(ort, dev)
-
-        def open_session(bs: int):
-            return tensorrt.TensorrtSession(
-                self.onnx(bs), bs, layout.trt_cache, m.input_shape, m.input_name, not m.static_batch, dev
-            )
-
-        def reference():  # fp32 on the same GPU (CUDA provider), for the agreement check
-            return OrtSession(self.onnx(self.cfg.settings.bs), device=dev, provider="auto")
-
-        def trtexec(bs: int):  # its engine and timing cache beside ONNX Runtime's, under the same key
-            onnx = self.onnx(bs)
-            folder = tensorrt.engine_dir(layout.trt_cache, onnx, bs, True, trt_version, gpu, ort.__version__)
-            return tensorrt.trtexec_perf(onnx, m.input_name, bs, m.input_shape, folder)
-
-        args["model_file"] = str(self.model_file())
-        return tensorrt.runner_class()(
-            open_session,
-            self.cfg.settings.bs,
-            m.input_shape,
-            reference=reference,
-            photos=lambda: sample.parity_images(m.preprocess),
-            trtexec=trtexec,
-            outfmt=s.outfmt,
-            progress=progress,
-            perf_seconds=s.perf_seconds,
-            args=args,
-        )
+        return sample.parity_images(self.cfg.model.preprocess)

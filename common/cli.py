@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import atomic, console, extras, lock, records, workdir
+from . import atomic, backends, console, extras, lock, records, workdir
 from .artifacts import Artifacts
 from .config import Config
 from .console import say
@@ -166,7 +166,7 @@ def _stream_feed(art: Artifacts, runner, sources: dict):
     from . import stream
 
     s = art.cfg.settings
-    device = art.cfg.backend == "om" or "cpu" not in runner.describe().lower()
+    device = backends.get(art.cfg.backend).accelerator or "cpu" not in runner.describe().lower()
     workers = s.workers or stream.default_workers(device)
     feed = stream.StreamFeed(sources, art.cfg.model.preprocess, workers, s.ring, keep_bin=s.keep_bin)
     runner.stream(feed)
@@ -287,7 +287,7 @@ def all_step(art: Artifacts) -> None:
         raise BundleError(f"LABELS={labels}: no such label file (val_label.txt; `make labels` writes it)")
     weights_step(art)
     onnx_step(art)
-    if art.cfg.backend in ("om", "benchmark"):
+    if backends.needs(art.cfg.backend, backends.OM):
         om_step(art)
     if not art.cfg.settings.stream:  # STREAM=1: decoded into memory by infer
         preprocess_step(art)
@@ -465,7 +465,7 @@ DEMO = {
     "WORK": "work/efficientnet-lite0",
     "DATASET": "sample",
     "BS": "4",
-    "BACKEND": "onnx",
+    "BACKEND": backends.fallback(),  # the backend that runs anywhere
     "PERF_BS": "1 4 8",
 }
 PRECEDENCE = (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import atomic, records
+from . import atomic, backends, records
 from .errors import BundleError
 from .layout import Layout, RunLayout
 
@@ -75,12 +75,7 @@ def table(layout: Layout) -> str:
 def _fp16_run(name: str, info: dict) -> bool:
     """An OM run (ais_bench / benchmark) or a TensorRT fp16 one: where the fp16 prediction applies."""
     ran = str(info.get("ran", "")).lower()
-    return (
-        info.get("backend") in ("om", "benchmark")
-        or name.startswith("om-")
-        or bool(info.get("tensorrt"))
-        or ("tensorrt" in ran)
-    )
+    return backends.is_ascend(info.get("backend")) or name.startswith("om-") or backends.fp16_variant(info, ran)
 
 
 def series(layout: Layout) -> dict[str, dict[int, float]]:

@@ -51,3 +51,10 @@ def shown(text: str, n: int = 60) -> str:
 def is_number(text: str) -> bool:
     """ASCII digits only: ``str.isdigit()`` also accepts ``²`` and other characters ``int()`` refuses."""
     return bool(text) and text.isascii() and text.isdigit()
+
+
+def first_line(exc: BaseException, joined: bool = False, limit: int = 200) -> str:
+    """``exc`` as one short line for a message: its first line (``joined``: all of its lines joined by
+    single spaces), or its type's name when that is empty; at most ``limit`` characters."""
+    text = " ".join(str(exc).split()) if joined else (str(exc).splitlines() or [""])[0]
+    return (text or type(exc).__name__)[:limit]

@@ -258,7 +258,7 @@ def _bin_rows(paths: list[Path], dtype: np.dtype, width: int | None, first: Path
     return rows.astype(np.float32, copy=False)
 
 
-def _first_line(path: Path) -> bytes:
+def _file_first_line(path: Path) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -282,7 +282,7 @@ def _first_line(path: Path) -> bytes:
 def _txt_rows(paths: list[Path], width: int, first: Path) -> np.ndarray:
     """TXT files of ``width`` values each: one exact vectorised parse of their joined first lines when
     every one is in the ``'%f'`` layout, else file by file (``read``, which names a bad file)."""
-    lines = [_first_line(p) for p in paths]
+    lines = [_file_first_line(p) for p in paths]
     if all(ln.endswith(b" ") for ln in lines):
         parsed = fixedtxt.parse(b"".join(lines))
         if parsed is not None:

@@ -29,7 +29,7 @@ import shlex
 import time
 from pathlib import Path
 
-from . import atomic, records
+from . import atomic, backends, records
 from .console import say
 from .errors import BundleError
 
@@ -365,7 +365,7 @@ def measured(layout, rec: dict, offset: int) -> list[dict]:
     for run in layout.runs():
         info = records.read(run.file("run.json")) or {}
         r = read_run(run.dir)
-        trt = bool(info.get("tensorrt")) or "tensorrt" in (r.ran or "").lower()
+        trt = backends.fp16_variant(info, r.ran or "")
         if not (r.om or run.dir.name.startswith("om-") or trt):
             continue
         preds = records.read(run.file("predictions.json")) or {}

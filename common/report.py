@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from . import atomic, charts, provenance, records
+from . import atomic, backends, charts, provenance, records
 from .artifacts import Artifacts
 from .config import Config
 from .summary import args_dict
@@ -48,7 +48,7 @@ def _accuracy_rows(info: dict, published: dict) -> list[str]:
 
 def _om_record(cfg: Config) -> dict:
     """For an OM run: the chip its OM was built for and the ATC command line (from the OM's records)."""
-    if cfg.backend not in ("om", "benchmark"):
+    if not backends.is_ascend(cfg.backend):
         return {}
     from .atc import built_for
 

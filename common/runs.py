@@ -15,11 +15,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import records
+from . import backends, records
 from .errors import is_number
-
-OM_BACKENDS = ("om", "benchmark")  # the runs that are Ascend results
-BACKEND_LABELS = {"om": "om", "benchmark": "om", "onnx": "onnx", "torch": "torch"}
 
 
 def result_values(result: dict | None) -> dict:
@@ -68,7 +65,7 @@ class Run:
 
     @property
     def om(self) -> bool:
-        return self.backend in OM_BACKENDS
+        return backends.is_ascend(self.backend)
 
     @property
     def chip(self) -> str:
@@ -78,13 +75,13 @@ class Run:
     @property
     def label(self) -> str:
         """What test/parse.py prints first on an accuracy line: om (OM on Ascend), onnx, torch."""
-        return BACKEND_LABELS.get(self.backend, "om")
+        return backends.label(self.backend)
 
     def card(self, row: PerfRow) -> tuple[float, str]:
         """The figure to set beside published per-card / per-device ones, and how it was made: an Atlas
         300I card has four Ascend 310 chips, so a per-chip figure on a 310 counts four times (the legacy
         benchmark tool ran on 310s; its figure is per chip)."""
-        legacy = row.source.startswith("benchmark")
+        legacy = backends.per_chip(row.source)
         if (self.om and self.chip == "310") or (legacy and self.chip in ("", "310")):
             return 4 * row.samples_per_s, "Atlas 300I card: 4 x the per-chip figure"
         return row.samples_per_s, "per device" if self.om else "host-measured"
@@ -104,7 +101,7 @@ def read_run(folder: Path) -> Run:
             pass
         run.top1, run.top5 = percent(values.get("Top1 accuracy")), percent(values.get("Top5 accuracy"))
     found = re.match(r"^([a-z]+)-bs(\d+)$", folder.name)
-    run.backend = str(info.get("backend") or (found.group(1) if found and found.group(1) in BACKEND_LABELS else ""))
+    run.backend = str(info.get("backend") or (found.group(1) if found and backends.known(found.group(1)) else ""))
     bs = info.get("bs") or (found.group(2) if found else None)
     run.bs = int(bs) if bs is not None and is_number(str(bs)) else None
     run.ran = str(info.get("ran") or "")

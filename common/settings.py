@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from . import backends
 from .errors import BundleError
 
 OFF = ("0", "no", "false", "off")
@@ -93,8 +94,8 @@ class Settings:
     backend: str = setting(
         "auto",
         "choice",
-        "auto | onnx (ONNX Runtime) | om (ais_bench) | benchmark (legacy tool) | torch (the checkpoint in PyTorch)",
-        choices=("auto", "onnx", "om", "benchmark", "torch"),
+        backends.settings_help(),  # from the registry: each backend's module in common/backends/specs
+        choices=("auto", *backends.names()),
     )
     device: tuple[str, ...] = setting("0", "devices", "NPU/GPU id; a list 0,1 shards the dataset over NPUs")
     provider: str = setting(

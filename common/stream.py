@@ -1,5 +1,5 @@
 """``STREAM=1``: decode worker processes write the guides' exact float32 planes (``common.preprocess``'s
-own decoder) into a shared-memory ring of batch slots; the device loop (``common.runner.infer``) takes
+own decoder) into a shared-memory ring of batch slots; the device loop (``common.backends.runner.infer``) takes
 the batches strictly in order, so a streamed run writes the same bytes as a staged one without a .bin.
 
 Batches are cut from index 0 of the (shard's) sorted image list, as in the staged run; the j-th batch
@@ -214,7 +214,7 @@ class _Ring:
 
 
 class StreamFeed:
-    """Batches for ``common.runner.infer`` decoded by worker processes into a shared-memory ring.
+    """Batches for ``common.backends.runner.infer`` decoded by worker processes into a shared-memory ring.
 
     ``sources`` maps each input name (the ``<prep>/<stem>.bin`` path the staged run would read) to its
     image. ``keep_bin``: the workers also write those .bin files; ``written`` then lists the images whose

@@ -25,7 +25,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from . import guide
+from . import backends, guide
 from .errors import BundleError
 from .manifest import Manifest
 from .runs import Run, read_run
@@ -273,7 +273,7 @@ def parse_record(path: Path, label: str = "") -> list[str]:
         raise ValueError(f"{path}: neither a result.json, a perf.json nor a summary")
     parts = path.name.split("_")
     tag = parts[1].split(".")[0] if len(parts) > 1 else (f"bs{run.bs}" if run and run.bs else path.stem)
-    return [f"{label or (run.label if run else 'om')} {tag} top1:{tops[0]} top5:{tops[4]}"]
+    return [f"{label or (run.label if run else backends.UNKNOWN_LABEL)} {tag} top1:{tops[0]} top5:{tops[4]}"]
 
 
 def parse_main(argv: list[str]) -> int:

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common import atc, manifest, npu, outputs, runner
-from common.backends import ais_bench, benchmark
+from common import atc, manifest, npu, outputs
+from common.backends import ais_bench, benchmark, runner
 from common.backends.ais_bench import AisBenchRunner
 from common.backends.benchmark import BenchmarkRunner
 from common.backends.onnxruntime import OrtSession
@@ -61,7 +61,7 @@ def fakes(monkeypatch, tmp_path):
     # the process-wide teardown the bundle leaves to exit, done per test here so that each test starts
     # with no device open (the stand-in initialises ACL again unless FAKE_ACL_STRICT_FINALIZE=1)
     ais_bench.finalize()
-    ais_bench._Acl.finalized = False
+    ais_bench._ProcessAcl.finalized = False
 
 
 @pytest.fixture

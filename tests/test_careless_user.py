@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from common import dataset_info, lock, outputs, postprocess, preprocess, runner
+from common import dataset_info, lock, outputs, postprocess, preprocess
+from common.backends import runner
 from common.backends.onnxruntime import OrtSession
 from common.errors import BundleError
 from tests.conftest import ROOT, run_step

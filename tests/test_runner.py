@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from common import outputs, runner
-from common.backends import Session
+from common import outputs
+from common.backends import Session, runner
 from common.backends.onnxruntime import OrtSession
 from common.errors import BundleError
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common import manifest, outputs, preprocess, runner, sample
-from common.backends import Session
+from common import manifest, outputs, preprocess, sample
+from common.backends import Session, runner
 from common.errors import BundleError
 from common.stream import StreamFeed, default_workers, pieces
 from tests.conftest import ROOT

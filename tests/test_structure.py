@@ -416,3 +416,168 @@ def test_manifest_schema_and_required_keys_come_from_the_fields():
     assert list(manifest.REQUIRED) == want and "preprocess.crop" in want and "weights.md5" not in want
     assert manifest.SCHEMA["throughput"] == [{"device": "str", "note": "str", "bs": "[int]", "fps": "[number]"}]
     assert "g = lambda" not in (COMMON / "manifest.py").read_text(encoding="utf-8")
+
+
+# ---- the backends' room (issue 20) -----------------------------------------------------------------------
+
+
+def _imports_of(path: Path, name: str, known: set[str]) -> set[str]:
+    """The modules of ``known`` that ``path`` (module ``name``) imports anywhere, ``from . import x`` too."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            found |= {f"{base}.{a.name}" for a in node.names} | ({base} if node.module else set())
+    return {m for m in found if m in known and m != name}
+
+
+def module_graph(root: Path = ROOT) -> dict[str, set[str]]:
+    """Every module of ``root/common`` and the modules of common it imports."""
+    paths = {
+        ".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in (root / "common").rglob("*.py")
+    }
+    return {name: _imports_of(path, name, set(paths)) for name, path in paths.items()}
+
+
+def package_graph(graph: dict[str, set[str]], room: str = "common.backends") -> dict[str, set[str]]:
+    """``graph`` with every module of the package ``room`` as one node."""
+
+    def node(m: str) -> str:
+        return room if m == room or m.startswith(room + ".") else m
+
+    out: dict[str, set[str]] = {}
+    for a, bs in graph.items():
+        out.setdefault(node(a), set()).update(node(b) for b in bs if node(b) != node(a))
+    return out
+
+
+def upward(graph: dict[str, set[str]], room: str = "common.backends") -> list[str]:
+    """The modules that ``room`` imports (transitively) and that import ``room`` back: arrows running up."""
+    seen, todo = set(), list(graph.get(room, ()))
+    while todo:
+        m = todo.pop()
+        if m not in seen and m != room:
+            seen.add(m)
+            todo += graph.get(m, ())
+    return sorted(m for m in seen if room in graph.get(m, ()))
+
+
+def test_no_import_runs_back_up_into_the_backends():
+    graph = module_graph()
+    pkg = package_graph(graph)
+    assert "common.backends.runner" in graph and "common.runner" not in graph, "the runner lives in backends/"
+    assert upward(pkg) == [], f"imported by backends/ and importing it back: {upward(pkg)}"
+    assert find_cycle(pkg) is None, " -> ".join(find_cycle(pkg))
+    assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
+
+
+def test_the_upward_finder_finds_mains_arrow():
+    """main before issue 20: backends/ais_bench.py -> common.runner -> common.backends."""
+    graph = {
+        "common.backends": set(),
+        "common.backends.ais_bench": {"common.runner", "common.backends"},
+        "common.runner": {"common.backends", "common.outputs"},
+        "common.outputs": set(),
+    }
+    assert upward(package_graph(graph)) == ["common.runner"]
+    assert upward(package_graph({**graph, "common.runner": {"common.outputs"}})) == []
+
+
+def _backend_names() -> set[str]:
+    from common import backends
+
+    return {b.name for b in backends.registered()}
+
+
+def names_a_backend(source: str, names: set[str]) -> list[int]:
+    """Lines outside backends/ that name a backend instead of asking the registry: a comparison with a
+    backend's name (``backend == "om"``, ``x in ("om", "benchmark")``, ``"tensorrt" in ran``), a literal
+    list, tuple, set or dict whose strings are all backend names (``OM_BACKENDS``, ``BACKEND_LABELS``), a
+    ``startswith`` of one, or a BACKEND value written out (``"BACKEND": "onnx"``, ``backend="om"``). The
+    steps ``onnx`` and ``om`` in a table of steps are steps: a table holding other strings is not a list of
+    backends."""
+
+    def strs(node) -> list[str]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return [node.value]
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            return [s for e in node.elts for s in strs(e)]
+        return []
+
+    bad = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            hit = any(s in names for side in [node.left, *node.comparators] for s in strs(side))
+        elif isinstance(node, (ast.Tuple, ast.List, ast.Set, ast.Dict)):
+            items = node.keys if isinstance(node, ast.Dict) else node.elts
+            found = [s for e in items if e is not None for s in strs(e)]
+            hit = len(found) >= 2 and all(s in names for s in found)
+            if isinstance(node, ast.Dict):
+                hit = hit or any(
+                    strs(k) and strs(k)[0].lower() == "backend" and set(strs(v)) & names
+                    for k, v in zip(node.keys, node.values, strict=True)
+                )
+        elif isinstance(node, ast.Call):
+            func = node.func
+            starts = isinstance(func, ast.Attribute) and func.attr in ("startswith", "endswith")
+            hit = (starts and any(s in names for a in node.args for s in strs(a))) or any(
+                k.arg == "backend" and set(strs(k.value)) & names for k in node.keywords
+            )
+        else:
+            continue
+        if hit:
+            bad.append(node.lineno)
+    return sorted(set(bad))
+
+
+def _below_backends() -> set[str]:
+    """The modules backends/ imports (transitively): below the room, they cannot ask its registry."""
+    pkg = package_graph(module_graph())
+    seen, todo = set(), list(pkg["common.backends"])
+    while todo:
+        m = todo.pop()
+        if m not in seen:
+            seen.add(m)
+            todo += pkg.get(m, ())
+    return seen
+
+
+def test_no_module_outside_backends_names_a_backend():
+    """Every module above backends/ asks the registry (layout.py, below it, lists ONNX Runtime's runs first)."""
+    names, below = _backend_names(), _below_backends()
+    assert {"onnx", "om", "benchmark", "torch", "tensorrt"} <= names
+    assert "common.layout" in below and "common.cli" not in below
+    bad = {
+        str(p.relative_to(ROOT)): lines
+        for p in sorted(COMMON.rglob("*.py"))
+        if "backends" not in p.relative_to(COMMON).parts
+        and ".".join(p.relative_to(ROOT).with_suffix("").parts) not in below
+        and (lines := names_a_backend(p.read_text(), names))
+    }
+    assert bad == {}, f"ask common.backends' registry instead: {bad}"
+
+
+@pytest.mark.parametrize(
+    ("source", "hits"),
+    [
+        ('if cfg.backend == "om":\n    pass', [1]),
+        ('ok = backend in ("om", "benchmark")', [1]),
+        ('OM = ("om", "benchmark")', [1]),
+        ('LABELS = {"om": "om", "onnx": "onnx"}', [1]),
+        ('trt = "tensorrt" in ran', [1]),
+        ('legacy = source.startswith("benchmark")', [1]),
+        ('DEMO = {"MODEL": "x", "BACKEND": "onnx"}', [1]),
+        ('STEPS = {"weights": w, "onnx": onnx_step, "om": om_step}', []),  # steps, not backends
+        ('PACKAGES = ("torch", "onnx", "numpy")', []),
+        ('files = {"onnx": layout.onnx(bs), "info": layout.info}', []),
+    ],
+)
+def test_the_backend_name_check_is_precise(source, hits):
+    assert names_a_backend(source, _backend_names()) == hits

@@ -13,7 +13,7 @@ import statistics
 import numpy as np
 import pytest
 
-from common import runner
+from common.backends import runner
 from common.backends import tensorrt as T
 from common.backends.onnxruntime import OrtSession
 from common.errors import BundleError
@@ -191,7 +191,7 @@ def test_runner_records_the_device_agreement_and_trtexec(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{trtexec.parent}{os.pathsep}{os.environ['PATH']}")
     rng = np.random.default_rng(2)
     photos = {f"p{i}.png": rng.standard_normal(SHAPE).astype(np.float32) for i in range(7)}
-    cls = T.runner_class()
+    cls = T.TensorrtRunner
     r = cls(
         lambda bs: _session(tmp_path, fake, bs=bs),
         4,

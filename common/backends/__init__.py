@@ -1,16 +1,25 @@
-"""Every way of running inference behind one interface.
+"""Every way of running inference behind one interface, and the registry of backends.
 
 A ``Runner`` infers a list of input files into an output folder (ais_bench layout, summary beside it)
 and measures throughput per batch size; ``infer_step`` and ``perf_step`` never know which one runs.
 Most runners drive a ``Session`` (a model loaded in this process: ONNX Runtime, PyTorch, the
-ais_bench API) through ``common.runner``; tools that run a whole folder themselves (the ais_bench
+ais_bench API) through ``common.backends.runner``; tools that run a whole folder themselves (the ais_bench
 CLI, the legacy benchmark tool) are runners of their own with the same signature. Both are context
 managers: leaving the ``with`` block frees what they hold.
+
+Each backend is declared by one module of ``common/backends/specs/`` (a ``Backend`` bound to ``BACKEND``):
+its name, what it needs, whether its results are Ascend results, how ``BACKEND=auto`` detects it and how
+it makes its runner. The registry below finds those modules itself (``pkgutil``), so adding a backend is
+one new file there; every other module asks the registry (``names``, ``is_ascend``, ``label``, ...) and
+never names a backend. This module and the specs are standard library only and Python 3.7+
+(``common.settings`` and a travelled folder's test/parse.py read them); the runtimes load on first use.
 """
 
 from __future__ import annotations
 
-import shutil
+import importlib
+import pkgutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,8 +27,6 @@ from ..errors import BundleError
 
 if TYPE_CHECKING:  # numpy is not imported here: `make preprocess` starts without it
     import numpy as np
-
-NAMES = ("onnx", "om", "benchmark", "torch")
 
 
 class Session:
@@ -105,22 +112,155 @@ class Runner:
         self.close()
 
 
-def cann_present() -> bool:
-    """True when an Ascend NPU and ais_bench are usable here (the ``auto`` rule)."""
-    if shutil.which("npu-smi") is None:
-        return False
-    try:
-        import ais_bench  # noqa: F401
-    except ImportError:
-        return False
-    return True
+# ---------------------------------------------------------------------------------------- the registry
+# what a backend needs; the first of a backend's ``needs`` is the file it runs (``model_file``)
+CHECKPOINT, ONNX, OM, TOOL = "a checkpoint", "an ONNX", "an OM per batch size", "a tool on PATH"
+UNKNOWN_LABEL = "om"  # test/parse.py's label of a run that records no known backend (the guides' runs are OM)
+
+
+class Backend:
+    """One backend's declaration. ``name`` is its BACKEND value (a variant's own name: ``variant_of`` is the
+    BACKEND it runs under and ``provider`` the PROVIDER that selects it); ``help`` its words in ``make
+    help``; ``make(art)`` its runner for an ``Artifacts`` (duck-typed: ``settings``, ``cfg``, ``onnx(bs)``,
+    ``om(bs)``, ...); ``detect()`` True where ``BACKEND=auto`` may pick it (lowest ``auto`` rank first);
+    ``order`` its place in lists. ``ascend``: its results are Ascend results (``label`` on parse.py's
+    lines); ``shards``: DEVICE may list several devices; ``accelerator``: it never runs on the host CPU;
+    ``ignores_provider``: PROVIDER means nothing to it; ``per_chip``: its perf figures (``source`` starting
+    with its name) are per chip; ``fp16``: a variant whose runs get the fp16 prediction (its record holds
+    its name as a key)."""
+
+    def __init__(
+        self,
+        name: str,
+        help: str,
+        needs: tuple,
+        make: Callable,
+        *,
+        order: int = 100,
+        detect: Callable[[], bool] | None = None,
+        auto: int = 100,
+        ascend: bool = False,
+        label: str = "",
+        variant_of: str = "",
+        provider: str = "",
+        shards: bool = False,
+        accelerator: bool = False,
+        ignores_provider: bool = False,
+        per_chip: bool = False,
+        fp16: bool = False,
+    ) -> None:
+        self.name, self.help, self.needs, self.make, self.order = name, help, tuple(needs), make, order
+        self.detect, self.auto, self.ascend, self.label = detect, auto, ascend, label or name
+        self.variant_of, self.provider, self.shards, self.accelerator = variant_of, provider, shards, accelerator
+        self.ignores_provider, self.per_chip, self.fp16 = ignores_provider, per_chip, fp16
+
+    def __repr__(self) -> str:
+        return f"Backend({self.name!r})"
+
+
+_FOUND: list = []  # the specs, found once
+
+
+def registered() -> tuple:
+    """Every declared backend (variants too), in ``order``: each module of ``specs`` that has a ``BACKEND``."""
+    if not _FOUND:
+        found = []
+        specs = importlib.import_module(f"{__name__}.specs")  # by name: the registry depends on no backend
+        for info in pkgutil.iter_modules(specs.__path__):
+            module = importlib.import_module(f"{specs.__name__}.{info.name}")
+            if isinstance(getattr(module, "BACKEND", None), Backend):
+                found.append(module.BACKEND)
+        _FOUND.extend(sorted(found, key=lambda b: (b.order, b.name)))
+    return tuple(_FOUND)
+
+
+def names() -> tuple:
+    """The BACKEND values (``auto`` aside), in ``order``."""
+    return tuple(b.name for b in registered() if not b.variant_of)
+
+
+def get(name: str) -> Backend:
+    """The declaration of BACKEND ``name`` (resolved: not ``auto``)."""
+    for b in registered():
+        if b.name == name and not b.variant_of:
+            return b
+    raise BundleError(f"BACKEND={name}: expected auto, {', '.join(names()[:-1])} or {names()[-1]}")
+
+
+def known(name: str) -> bool:
+    return name in names()
+
+
+def settings_help() -> str:
+    """BACKEND's help in the settings table: ``auto | onnx (ONNX Runtime) | om (ais_bench) | ...``."""
+    return " | ".join(["auto", *(f"{b.name} ({b.help})" for b in registered() if not b.variant_of)])
+
+
+def is_ascend(name) -> bool:
+    """True for a backend whose results are Ascend results (an OM on an NPU)."""
+    return known(str(name)) and get(str(name)).ascend
+
+
+def label(name) -> str:
+    """What test/parse.py prints first for a run of backend ``name`` (``UNKNOWN_LABEL`` for none)."""
+    return get(str(name)).label if known(str(name)) else UNKNOWN_LABEL
+
+
+def needs(name: str, what: str) -> bool:
+    """Whether backend ``name`` needs ``what`` (``CHECKPOINT``, ``ONNX``, ``OM``, ``TOOL``)."""
+    return what in get(name).needs
+
+
+def per_chip(source: str) -> bool:
+    """Whether a perf row's ``source`` is a per-chip figure (the legacy benchmark tool's)."""
+    return any(b.per_chip and source.startswith(b.name) for b in registered())
+
+
+def fp16_variant(record: dict, ran: str = "") -> bool:
+    """Whether a run's record (or what ran) is an fp16 variant's (TensorRT: its record holds the key)."""
+    fp16 = [b.name for b in registered() if b.fp16]
+    return any(bool(record.get(n)) for n in fp16) or any(n in ran.lower() for n in fp16)
+
+
+def fallback() -> str:
+    """The backend ``auto`` falls back to where nothing else is detected: the one that runs anywhere."""
+    return max((b for b in registered() if b.detect is not None and not b.variant_of), key=lambda b: b.auto).name
 
 
 def resolve(name: str) -> str:
-    """``auto`` picks ``om`` where CANN and an NPU are present, else ONNX Runtime."""
+    """``auto`` picks the first detected backend by ``auto`` rank (om where CANN and an NPU are present),
+    else the fallback (ONNX Runtime)."""
     name = (name or "auto").lower()
     if name == "auto":
-        return "om" if cann_present() else "onnx"
-    if name not in NAMES:
-        raise BundleError(f"BACKEND={name}: expected auto, {', '.join(NAMES[:-1])} or {NAMES[-1]}")
-    return name
+        ranked = sorted((b for b in registered() if b.detect and not b.variant_of), key=lambda b: b.auto)
+        return next((b.name for b in ranked if b.detect()), fallback())
+    return get(name).name
+
+
+def select(name: str, provider: str) -> Backend:
+    """The declaration that runs BACKEND ``name`` with PROVIDER ``provider``: a variant selected by the
+    provider (PROVIDER=tensorrt: ONNX Runtime's TensorRT provider), else the backend itself."""
+    spec = get(name)
+    for v in registered():
+        if v.variant_of and v.provider == provider and not spec.ignores_provider:
+            if v.variant_of != name:
+                raise BundleError(f"PROVIDER={provider} runs {v.help}: BACKEND={name} cannot")
+            return v
+    return spec
+
+
+def make_runner(art) -> Runner:
+    """The runner of ``art.cfg.backend`` (``art``: an ``Artifacts``), for inference at BS and the sweep."""
+    s, name = art.settings, art.cfg.backend
+    if not get(name).shards and len(s.device) > 1:
+        many = " or ".join(f"BACKEND={b.name} ({b.help})" for b in registered() if b.shards)
+        raise BundleError(f"DEVICE={','.join(s.device)}: several devices are for {many} only")
+    return select(name, s.provider).make(art)
+
+
+def model_file(art, bs: int | None = None) -> Path:
+    """The file the backend runs (the first of its ``needs``): the checkpoint, the ONNX or the OM."""
+    first = get(art.cfg.backend).needs[0]
+    if first == CHECKPOINT:
+        return art.weights()[0]
+    return art.onnx(bs) if first == ONNX else art.om(bs)

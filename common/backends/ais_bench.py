@@ -8,14 +8,15 @@ the 2023 Ascend/tools one (``InferSession.sumary``, ``finalize()`` a method, ``i
 ``free_resource()``, a static ``finalize()``, a CLI that checks every path it is given). What this
 module does so that both work:
 
-- dynamic batch: ``set_dynamic_batchsize(gear)`` before ``infer(..., mode='dymbatch')`` (item 1);
+- dynamic batch: ``set_dynamic_batchsize(gear)`` before ``infer(..., mode='dymbatch')`` (the 2023
+  front-end ignores the mode alone);
 - teardown: ``finalize()`` is process-wide in both, so a session is released with ``free_resource()``
-  where it exists and ``finalize()`` runs once, when the process exits; no session is made after it
-  (item 2);
+  where it exists and ``finalize()`` runs once, when the process exits; no session is made after it;
 - the CLI gets hard links (or 0o640 copies) of the inputs under safe names in a folder whose path
   holds only ``[_A-Za-z0-9/.-]``, the OM too when its own path would be refused, every path absolute,
-  and a ``pkg_resources`` when its interpreter has none (items 3, 5, 8);
-- every failure of the runtime is one line naming the call and a remedy (item 9).
+  and a ``pkg_resources`` when its interpreter has none (msit's CLI checks every path it is given and
+  cannot start without ``pkg_resources``);
+- every failure of the runtime is one line naming the call and a remedy (``_remedy``).
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import outputs, perf, records, runner, summary
+from .. import outputs, perf, records, summary
 from ..backends import Runner, Session
-from ..errors import BundleError
+from ..errors import BundleError, first_line
 from ..layout import summary_of
 from ..watchdog import FIRST, FLOOR, Stalled, Watchdog
+from . import runner
 
 MISSING = (
     "ais_bench not found: install the ais_bench and aclruntime wheels built against your CANN "
@@ -84,15 +86,10 @@ def lineage(cls) -> str:
     return "unknown"
 
 
-def _first_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:200]
-
-
 # ------------------------------------------------------------------------- the process-wide ACL state
 
 
-class _Acl:
+class _ProcessAcl:
     """Both front-ends' ``finalize()`` destroys every device context of the process and calls
     aclFinalize, and nothing initialises ACL again afterwards. So: sessions are released one by one
     (``free_resource()`` where the front-end has it; the 2023 one has not, its sessions stay loaded),
@@ -104,16 +101,17 @@ class _Acl:
     hooked = False
 
 
-def _made(session) -> None:
-    with _Acl.lock:
-        _Acl.sessions.append(session)
-        if not _Acl.hooked:
+def _register_session(session) -> None:
+    """Keep ``session`` for the one ``finalize()`` at exit (registered with atexit by the first session)."""
+    with _ProcessAcl.lock:
+        _ProcessAcl.sessions.append(session)
+        if not _ProcessAcl.hooked:
             atexit.register(finalize)
-            _Acl.hooked = True
+            _ProcessAcl.hooked = True
 
 
 def _check_not_finalized(path: Path) -> None:
-    if _Acl.finalized:
+    if _ProcessAcl.finalized:
         raise BundleError(
             f"ais_bench InferSession(…, {path.name}): this process already called InferSession.finalize() "
             "(a process-wide teardown after which ACL cannot start again): run the step again"
@@ -123,12 +121,12 @@ def _check_not_finalized(path: Path) -> None:
 def finalize() -> None:
     """``InferSession.finalize()`` once per process, when every session is done (registered with
     atexit by the first session). Failures at exit are ignored: the process is ending anyway."""
-    with _Acl.lock:
-        if _Acl.finalized or not _Acl.sessions:
+    with _ProcessAcl.lock:
+        if _ProcessAcl.finalized or not _ProcessAcl.sessions:
             return
-        _Acl.finalized = True
-        last = _Acl.sessions[-1]
-        _Acl.sessions.clear()
+        _ProcessAcl.finalized = True
+        last = _ProcessAcl.sessions[-1]
+        _ProcessAcl.sessions.clear()
     try:
         last.finalize()  # a method (2023) or a staticmethod (msit): callable on an instance either way
     except Exception:  # noqa: BLE001 - at exit, nothing is left to protect
@@ -183,7 +181,7 @@ class AisBenchSession(Session):
         except BundleError:
             self.watchdog.close()
             raise
-        _made(self.session)
+        _register_session(self.session)
         inp = self._call("get_inputs", self.session.get_inputs)[0]
         self.input_name = inp.name
         self.input_shape = tuple(inp.shape[1:])
@@ -197,7 +195,7 @@ class AisBenchSession(Session):
             where = f" ({self.model_path.name}{self.where})"
             return self.watchdog.call(call.split("(")[0], fn, *args, where=where, **kwargs)
         except (RuntimeError, ValueError) as exc:
-            text = _first_line(exc)
+            text = first_line(exc, joined=True)
             gear = args[0] if call.startswith("set_dynamic_batchsize") and args else self.gear
             raise BundleError(
                 f"ais_bench {call} failed on device {self.device} ({self.model_path.name}): {text} — "
@@ -268,7 +266,7 @@ class AisBenchSession(Session):
                 self.watchdog.call("free_resource", session.free_resource)  # in the thread that made it
         except (RuntimeError, ValueError, Stalled) as exc:
             print(
-                f"warning: ais_bench free_resource failed on device {self.device}: {_first_line(exc)}",
+                f"warning: ais_bench free_resource failed on device {self.device}: {first_line(exc, joined=True)}",
                 file=sys.stderr,
             )
         finally:

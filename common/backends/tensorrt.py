@@ -22,7 +22,8 @@ from pathlib import Path
 
 from .. import atomic
 from ..backends import Session
-from ..errors import BundleError
+from ..errors import BundleError, first_line
+from .runner import SessionRunner
 
 TRT = "TensorrtExecutionProvider"
 HINT = "see the README, 'TensorRT on an NVIDIA GPU'"
@@ -309,7 +310,7 @@ class TensorrtSession(Session):
         except BundleError:
             raise
         except Exception as exc:  # noqa: BLE001 - ORT raises several unrelated types
-            raise BundleError(f"{path}: ONNX Runtime's TensorRT provider cannot load it ({_first_line(exc)})") from None
+            raise BundleError(f"{path}: ONNX Runtime's TensorRT provider cannot load it ({first_line(exc)})") from None
         got = self.session.get_providers()
         if not got or got[0] != TRT:
             raise BundleError(
@@ -365,10 +366,6 @@ class TensorrtSession(Session):
         self.session = None
 
 
-def _first_line(exc: Exception) -> str:
-    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-
-
 # ---------------------------------------------------------------------------------- checks, trtexec
 def top1_agreement(trt_session: Session, reference: Session, images: dict, bs: int) -> dict:
     """Top-1 of the fp16 engine against the fp32 reference on ``images`` ({name: CHW array}), run in
@@ -414,51 +411,45 @@ def trtexec_perf(onnx: Path, input_name: str, bs: int, chw, cache: Path, run=sub
     return {"bs": bs, "samples_per_s": samples_per_s(parsed, bs), **parsed, "cmd": cmd, "method": TRTEXEC_METHOD}
 
 
-def runner_class():
-    """``TensorrtRunner``, defined on first use (it extends ``common.runner.SessionRunner``, which needs numpy)."""
-    from ..runner import SessionRunner
+class TensorrtRunner(SessionRunner):
+    """The in-process runner with TensorRT sessions; its record holds the device, the fp16-vs-fp32
+    top-1 agreement on the parity photos and, where trtexec is installed, the guides' trtexec figures."""
 
-    class TensorrtRunner(SessionRunner):
-        """The in-process runner with TensorRT sessions; its record holds the device, the fp16-vs-fp32
-        top-1 agreement on the parity photos and, where trtexec is installed, the guides' trtexec figures."""
+    def __init__(self, open_session, bs, input_shape, *, reference, photos, trtexec=None, **kw) -> None:
+        super().__init__(open_session, bs, input_shape, **kw)
+        self.reference, self.photos, self.trtexec = reference, photos, trtexec
+        self._trtexec: list[dict] = []
+        self.name = "tensorrt"
 
-        def __init__(self, open_session, bs, input_shape, *, reference, photos, trtexec=None, **kw) -> None:
-            super().__init__(open_session, bs, input_shape, **kw)
-            self.reference, self.photos, self.trtexec = reference, photos, trtexec
-            self._trtexec: list[dict] = []
-            self.name = "tensorrt"
+    def perf(self, bs: int):
+        row = super().perf(bs)
+        if self.trtexec is not None:
+            found = self.trtexec(bs)
+            if found:
+                self._trtexec.append(found)
+        return row
 
-        def perf(self, bs: int):
-            row = super().perf(bs)
-            if self.trtexec is not None:
-                found = self.trtexec(bs)
-                if found:
-                    self._trtexec.append(found)
-            return row
-
-        def record(self) -> dict:
-            s = self.session(self.bs)
-            with self.reference() as ref:
-                agreement = top1_agreement(s, ref, self.photos(), self.bs)
-            notes = [
-                f"fp16 engine vs fp32 ({agreement['reference']}): top-1 agrees on {agreement['top1_agree']}/"
-                f"{agreement['photos']} parity photos (goal >= 99.5 %: {'met' if agreement['ok'] else 'NOT met'}), "
-                f"max abs logit difference {agreement['max_abs_diff']:.3g}."
-            ]
-            if self._trtexec:
-                notes.append(
-                    "trtexec (the guides' tool and method): "
-                    + ", ".join(f"bs {r['bs']}: {r['samples_per_s']:.1f} samples/s" for r in self._trtexec)
-                    + "."
-                )
-            return {
-                "device": s.describe(),
-                "gpu": {"name": s.gpu_name, "compute_capability": s.compute_cap},
-                "tensorrt": s.trt_version,
-                "engine_cache": str(s.cache.parent),
-                "top1_agreement": agreement,
-                "trtexec": self._trtexec,
-                "notes": notes,
-            }
-
-    return TensorrtRunner
+    def record(self) -> dict:
+        s = self.session(self.bs)
+        with self.reference() as ref:
+            agreement = top1_agreement(s, ref, self.photos(), self.bs)
+        notes = [
+            f"fp16 engine vs fp32 ({agreement['reference']}): top-1 agrees on {agreement['top1_agree']}/"
+            f"{agreement['photos']} parity photos (goal >= 99.5 %: {'met' if agreement['ok'] else 'NOT met'}), "
+            f"max abs logit difference {agreement['max_abs_diff']:.3g}."
+        ]
+        if self._trtexec:
+            notes.append(
+                "trtexec (the guides' tool and method): "
+                + ", ".join(f"bs {r['bs']}: {r['samples_per_s']:.1f} samples/s" for r in self._trtexec)
+                + "."
+            )
+        return {
+            "device": s.describe(),
+            "gpu": {"name": s.gpu_name, "compute_capability": s.compute_cap},
+            "tensorrt": s.trt_version,
+            "engine_cache": str(s.cache.parent),
+            "top1_agreement": agreement,
+            "trtexec": self._trtexec,
+            "notes": notes,
+        }

@@ -12,28 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import outputs, perf, summary
-from .backends import Runner, Session
-from .errors import BundleError
-from .progress import bar
-
-
-def read_batch(paths: list[Path], shape: tuple[int, ...]) -> np.ndarray:
-    """Read .bin files into one float32 batch; a file of the wrong size is named in the error."""
-    want = int(np.prod(shape))
-    out = np.empty((len(paths), *shape), dtype=np.float32)
-    for i, p in enumerate(paths):
-        try:
-            data = np.fromfile(p, dtype=np.float32)
-        except OSError as exc:
-            raise BundleError(f"{p}: cannot read the input file ({exc.strerror})") from None
-        if data.size != want:
-            raise BundleError(
-                f"{p}: {data.size * 4} bytes, expected {want * 4} (float32 {list(shape)}); "
-                "was it preprocessed for another model?"
-            )
-        out[i] = data.reshape(shape)
-    return out
+from .. import outputs, perf, summary
+from ..errors import BundleError
+from ..progress import bar
+from . import Runner, Session, model_file
 
 
 def read_into(paths: list[Path], out: np.ndarray) -> np.ndarray:
@@ -136,19 +118,9 @@ def infer(
         bar(total=len(inputs), initial=len(inputs) - len(left), desc="infer", unit="img", enable=progress) as pb,
     ):
         pending = None
-        many = getattr(session, "pipeline", 1) if hasattr(feed, "groups") else 1  # ready batches per call
-        pad = session.batch is not None
-        groups = (
-            feed.groups(batches, bs, shape, pad, many)
-            if many > 1
-            else ([b] for b in feed.batches(batches, bs, shape, pad))
-        )
-        for group in groups:
+        for group in _groups(session, feed, batches, bs, shape):
             if hasattr(session, "where"):  # named by the watchdog if this batch stalls
-                first, last = group[0][0], group[-1][0]
-                session.where = (
-                    f", batch {len(filesinfo) + 1} of {len(batches)} of BS={bs}: {first[0].name} .. {last[-1].name}"
-                )
+                session.where = _where(group, len(filesinfo) + 1, len(batches), bs)
             t0 = time.perf_counter()
             results = session.run_many([x for _, x in group]) if len(group) > 1 else [session.run(group[0][1])]
             times += [(time.perf_counter() - t0) * 1000 / len(group)] * len(group)
@@ -156,31 +128,53 @@ def infer(
                 if pending is not None:
                     pending.result()
                 pending = writer.submit(_write_batch, out_dir, paths, outs, outfmt)
-                filesinfo[len(filesinfo)] = {
-                    "infiles": [str(p) for p in paths],
-                    "outfiles": [
-                        str(out_dir / outputs.name(outputs.stem(p), k, outfmt)) for p in paths for k in range(len(outs))
-                    ],
-                }
+                filesinfo[len(filesinfo)] = _files_info(out_dir, paths, len(outs), outfmt)
                 pb.update(len(paths))
             if hasattr(feed, "status"):
                 pb.set_postfix_str(feed.status(), refresh=False)
         if pending is not None:
             pending.result()
     wall = time.perf_counter() - start
+    run = {"batchsize": bs, "outfmt": outfmt, "backend": session.describe(), **(args or {})}
+    data = _summary(session, feed, filesinfo, times, run, len(inputs), len(left), wall)
+    return summary.write(out_dir, data)
+
+
+def _groups(session: Session, feed, batches: list[list[Path]], bs: int, shape: tuple[int, ...]):
+    """The feed's batches in groups of what one session call takes (msit's pipeline: several)."""
+    many = getattr(session, "pipeline", 1) if hasattr(feed, "groups") else 1  # ready batches per call
+    pad = session.batch is not None
+    if many > 1:
+        return feed.groups(batches, bs, shape, pad, many)
+    return ([b] for b in feed.batches(batches, bs, shape, pad))
+
+
+def _where(group: list, number: int, total: int, bs: int) -> str:
+    """What a stalled call works on, for the watchdog's message."""
+    first, last = group[0][0], group[-1][0]
+    return f", batch {number} of {total} of BS={bs}: {first[0].name} .. {last[-1].name}"
+
+
+def _files_info(out_dir: Path, paths: list[Path], n_outputs: int, outfmt: str) -> dict:
+    """One batch's entry in the summary's ``filesinfo``: its inputs and the output files written for them."""
+    outfiles = [str(out_dir / outputs.name(outputs.stem(p), k, outfmt)) for p in paths for k in range(n_outputs)]
+    return {"infiles": [str(p) for p in paths], "outfiles": outfiles}
+
+
+def _summary(session: Session, feed, filesinfo: dict, times: list, args: dict, samples: int, run: int, wall: float):
+    """The summary of a run: the session's own compute times where it has them, else the host's."""
     own = session.own_timings()
-    data = summary.build(
+    return summary.build(
         filesinfo=filesinfo,
-        args={"batchsize": bs, "outfmt": outfmt, "backend": session.describe(), **(args or {})},
+        args=args,
         compute_ms=own or times,
         host_ms=times,
-        samples=len(inputs),
-        samples_run=len(left),
+        samples=samples,
+        samples_run=run,
         timing_source="ais_bench" if own else "host (perf_counter around run)",
-        **({"pipeline_seconds": wall, "pipeline_throughput": len(left) / wall} if left and wall > 0 else {}),
+        **({"pipeline_seconds": wall, "pipeline_throughput": run / wall} if run and wall > 0 else {}),
         **(feed.record() if hasattr(feed, "record") else {}),
     )
-    return summary.write(out_dir, data)
 
 
 class SessionRunner(Runner):
@@ -246,3 +240,26 @@ class _Borrowed:
 
     def __exit__(self, *exc) -> None:
         pass
+
+
+def run_args(art, with_model_file: bool = False) -> dict:
+    """What every runner records of the run: the model, the devices (and the file an in-process one runs)."""
+    args = {"model": art.cfg.model.name, "device": ",".join(art.settings.device)}
+    return {**args, "model_file": str(model_file(art))} if with_model_file else args
+
+
+def session_runner(art, open_session: Callable, cls=None, **kw) -> Runner:
+    """A ``runner.SessionRunner`` (or ``cls``) over ``open_session(bs)``, with the run's settings."""
+    s, m = art.settings, art.cfg.model
+    args = run_args(art, with_model_file=True)
+    cls = cls or SessionRunner
+    return cls(
+        open_session,
+        art.cfg.settings.bs,
+        m.input_shape,
+        outfmt=s.outfmt,
+        progress=art.progress(),
+        perf_seconds=s.perf_seconds,
+        args=args,
+        **kw,
+    )
