@@ -63,7 +63,7 @@ from common import backends, settings
 from common.artifacts import Artifacts
 from common.config import Config
 out = Path(sys.argv[1])
-assert "toy" in backends.names() and settings.get("BACKEND", {"BACKEND": "toy"}) == "toy"
+assert "toy" in backends.names() and settings.Settings({"BACKEND": "toy"}).backend == "toy"
 cfg = Config.from_env({"BACKEND": "toy", "MODEL": "efficientnet-lite0", "BS": "2", "WORK": str(out / "work")})
 inputs = []
 for i in range(3):
