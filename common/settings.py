@@ -24,44 +24,33 @@ OFF = ("0", "no", "false", "off")
 ON = ("1", "yes", "true", "on")
 
 
+@dataclass(frozen=True)
 class Setting:
     """One variable: ``kind`` names its parser; ``scope`` is ``step`` (read by the Python steps and
     forwarded into containers) or ``make`` (the Makefile's own: interpreter, venv, containers)."""
 
-    def __init__(
-        self,
-        name: str,
-        default: str,
-        kind: str,
-        help: str,
-        choices: tuple[str, ...] = (),
-        scope: str = "step",
-        minimum: float | None = None,
-        empty_ok: bool = False,
-    ) -> None:
-        self.name, self.default, self.kind, self.help = name, default, kind, help
-        self.choices, self.scope, self.minimum = choices, scope, minimum
+    name: str
+    default: str
+    kind: str
+    help: str
+    choices: tuple[str, ...] = ()
+    scope: str = "step"
+    minimum: float | None = None
+    empty_ok: bool = False
+
+    def __post_init__(self) -> None:
         # an empty value is an error unless the default is empty too, or empty means something
-        self.empty_ok = empty_ok or default == ""
+        object.__setattr__(self, "empty_ok", self.empty_ok or self.default == "")
 
     def default_for(self, values: Mapping[str, str]) -> str:
         """The default with ``{OTHER}`` references filled in (``WORK`` is ``work/{MODEL}``)."""
         return re.sub(r"\{([A-Z_]+)\}", lambda m: str(values.get(m[1], "")), self.default)
 
 
-def setting(
-    default: str,
-    kind: str,
-    help: str,
-    choices: tuple[str, ...] = (),
-    scope: str = "step",
-    minimum: float | None = None,
-    empty_ok: bool = False,
-) -> Any:
-    """A field of ``Settings``: its variable's default, kind, help and rules (``Setting``'s arguments but the
+def setting(default: str, kind: str, help: str, **rules: Any) -> Any:
+    """A field of ``Settings``: its variable's default, kind, help and rules (``Setting``'s fields but the
     name, which is the field's, upper-cased) ride in the field's metadata."""
-    rules = {"default": default, "kind": kind, "help": help, "choices": choices, "scope": scope}
-    return field(metadata={"setting": {**rules, "minimum": minimum, "empty_ok": empty_ok}})
+    return field(metadata={"setting": {"default": default, "kind": kind, "help": help, **rules}})
 
 
 @dataclass(frozen=True, init=False)
