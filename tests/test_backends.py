@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -56,7 +58,9 @@ BACKEND = Backend("toy", "a sum, for the tests", (ONNX,), make, order=90)
 '''
 
 PROVE = """
+import ast
 import sys
+from pathlib import Path
 from pathlib import Path
 import numpy as np
 from common import backends, settings
@@ -117,3 +121,106 @@ def test_registry_answers_what_the_modules_asked_by_name():
     assert backends.select("onnx", "tensorrt").name == "tensorrt" and backends.select("om", "tensorrt").name == "om"
     with pytest.raises(BundleError, match="PROVIDER=tensorrt runs ONNX Runtime's TensorRT provider: BACKEND=torch"):
         backends.select("torch", "tensorrt")
+
+
+# ---- issue 20, item 2: runners follow one template (Polygraphy's BaseRunner.infer -> infer_impl)
+PUBLIC = ("prepare", "infer", "perf", "stream")
+
+
+def public_overrides(source: str, filename: str = "<source>") -> list[str]:
+    """``Class.method`` for each runner class in ``source`` (a base named ``...Runner``) that defines one
+    of the template's public methods itself instead of its underscored part."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        bases = [b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases]
+        if any(b.endswith("Runner") for b in bases):
+            defs = [f.name for f in node.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            found += [f"{filename}: {node.name}.{name}" for name in defs if name in PUBLIC]
+    return found
+
+
+def test_no_runner_overrides_the_template():
+    """Every concrete runner in common/backends/ implements only _prepare/_infer/_perf/_stream."""
+    from common.backends import ais_bench, benchmark, runner, tensorrt
+
+    found = []
+    for path in sorted((ROOT / "common" / "backends").rglob("*.py")):
+        found += public_overrides(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
+    assert found == []
+    classes = [runner.SessionRunner, tensorrt.TensorrtRunner, ais_bench.AisBenchRunner, benchmark.BenchmarkRunner]
+    for cls in classes:  # the same, asked of the classes themselves
+        assert [n for n in PUBLIC if getattr(cls, n) is not getattr(backends.Runner, n)] == [], cls
+    assert public_overrides("class R(SessionRunner):\n    def infer(self, i, o): ...\n") == ["<source>: R.infer"]
+
+
+class Counting(backends.Runner):
+    """A toy runner: counts the calls of its parts; its model file is ``model``, its gears ``gears``."""
+
+    name = "toy"
+
+    def __init__(self, model: Path, bs: int = 4, gears: tuple = ()) -> None:
+        self.model, self.bs, self.gears, self.calls = model, bs, gears, []
+
+    def model_file(self, bs: int) -> Path:
+        self.calls.append(f"model_file({bs})")
+        return self.model
+
+    def _prepare(self) -> None:
+        self.calls.append("_prepare")
+
+    def _infer(self, inputs, out_dir) -> dict:
+        self.calls.append(f"_infer({type(out_dir).__name__})")
+        return {}
+
+    def _perf(self, bs: int):
+        self.calls.append(f"_perf({bs})")
+
+    def _stream(self, feed) -> None:
+        self.calls.append("_stream")
+
+
+def test_the_template_checks_once_then_calls_the_part(tmp_path):
+    model = tmp_path / "m.om"
+    model.write_bytes(b"\0")
+    r = Counting(model, gears=(1, 4, 8))
+    r.prepare()
+    r.infer([], str(tmp_path / "out"))
+    r.perf(8)
+    r.stream(object())
+    want = ["model_file(4)", "_prepare", "model_file(4)", "_infer(PosixPath)", "model_file(8)", "_perf(8)", "_stream"]
+    assert r.calls == want
+    with pytest.raises(BundleError, match=r"^BS=2 is not one of the dynamic-batch OM's gears \(1,4,8\)"):
+        r.perf(2)
+    assert r.calls[-1] == "model_file(2)"  # the file first, then the gear; the part never ran
+
+
+def test_a_missing_model_file_is_the_one_message(tmp_path):
+    gone = tmp_path / "gone.om"
+    r = Counting(gone)
+    for call in (r.prepare, lambda: r.infer([], tmp_path), lambda: r.perf(4)):
+        with pytest.raises(BundleError, match=rf"^{gone}: no OM model \(run `make om` first\)$"):
+            call()
+    assert r.calls == ["model_file(4)"] * 3  # checked once per call, and no part ran
+    r.stream(object())  # streaming checks nothing first: a runner that cannot stream refuses before the file
+    assert r.calls[-1] == "_stream"
+
+
+def test_the_om_runners_give_the_templates_message(tmp_path):
+    from common.backends.ais_bench import AisBenchRunner
+    from common.backends.benchmark import BenchmarkRunner
+
+    gone = tmp_path / "gone.om"
+    om = AisBenchRunner(lambda bs: gone, ["0"], 4, (3, 8, 8))
+    for call in (om.prepare, lambda: om.infer([], tmp_path), lambda: om.perf(4)):
+        with pytest.raises(BundleError, match=rf"^{gone}: no OM model \(run `make om` first\)$"):
+            call()
+    tool = tmp_path / "benchmark.x"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    bench = BenchmarkRunner(lambda bs: gone, 4, (3, 8, 8), tool=str(tool))
+    with pytest.raises(BundleError, match=rf"^{gone}: no OM model"):
+        bench.perf(4)
+    with pytest.raises(BundleError, match="not an executable file"):  # the tool is looked for first
+        BenchmarkRunner(lambda bs: gone, 4, (3, 8, 8), tool=str(tmp_path / "none")).prepare()

@@ -69,26 +69,74 @@ class Session:
 
 
 class Runner:
-    """Infers a dataset and measures throughput, with one signature for every backend."""
+    """Infers a dataset and measures throughput, with one signature for every backend.
+
+    A template (Polygraphy's ``BaseRunner.infer`` -> ``infer_impl``): the public ``prepare`` / ``infer`` /
+    ``perf`` / ``stream`` check what every backend needs, once (``check``: the tool it runs, its model file,
+    the batch size among the model's gears), then call the backend's own part, ``_prepare`` / ``_infer`` /
+    ``_perf`` / ``_stream``. A concrete runner implements only those (tests/test_backends.py checks it)."""
 
     name = "runner"
+    bs = 0  # the batch size ``infer`` runs at
+    gears: tuple = ()  # the batch sizes the model runs at where only some do (a dynamic-batch OM's DYNAMIC_BATCH)
+    model_kind = "OM"  # what ``model_file`` is, for its message: "<path>: no OM model (run `make om` first)"
 
-    def infer(self, inputs: list[Path], out_dir: Path) -> dict:
-        """Infer ``inputs`` (.bin files) into ``out_dir``, skipping finished ones; returns the summary,
-        also written beside ``out_dir`` (``common.summary``)."""
-        raise NotImplementedError
+    def model_file(self, bs: int) -> Path | None:
+        """The file this runner runs at batch size ``bs``, checked before its part; None where its session
+        checks its own file (in-process runtimes)."""
+        return None
 
-    def perf(self, bs: int):
-        """One ``common.perf.PerfRow``: pure-inference throughput at batch size ``bs``."""
-        raise NotImplementedError
+    def tool(self) -> str | None:
+        """The tool this runner runs, found (or refused in one line) before the model file is checked."""
+        return None
+
+    def check(self, bs: int) -> None:
+        """The shared preconditions at batch size ``bs``: the tool, the model file, the batch size a gear."""
+        self.tool()
+        path = self.model_file(bs)
+        if path is not None and not Path(path).is_file():
+            kind = self.model_kind
+            raise BundleError(f"{path}: no {kind} model (run `make {kind.lower()}` first)")
+        if self.gears and bs not in self.gears:
+            gears = ",".join(str(g) for g in self.gears)
+            raise BundleError(
+                f"BS={bs} is not one of the dynamic-batch OM's gears ({gears}): pick one of them, or rebuild "
+                f"with `make om DYNAMIC_BATCH=...` including {bs}"
+            )
 
     def prepare(self) -> None:
         """Check now that inference can start (the model loads, the tool is there), so that a step
         fails before it deletes anything."""
+        self.check(self.bs)
+        self._prepare()
+
+    def infer(self, inputs: list[Path], out_dir: Path) -> dict:
+        """Infer ``inputs`` (.bin files) into ``out_dir``, skipping finished ones; returns the summary,
+        also written beside ``out_dir`` (``common.summary``)."""
+        self.check(self.bs)
+        return self._infer(inputs, Path(out_dir))
+
+    def perf(self, bs: int):
+        """One ``common.perf.PerfRow``: pure-inference throughput at batch size ``bs``."""
+        self.check(bs)
+        return self._perf(bs)
 
     def stream(self, feed) -> None:
-        """Infer from ``feed`` (``common.stream.StreamFeed``, STREAM=1) instead of the .bin files; a runner
-        whose tool reads a folder itself refuses in one line."""
+        """Infer from ``feed`` (``common.stream.StreamFeed``, STREAM=1) instead of the .bin files. Nothing is
+        checked first: a runner that cannot stream refuses before its model is looked for."""
+        self._stream(feed)
+
+    def _prepare(self) -> None:
+        """The backend's part of ``prepare`` (the model loads on its devices); nothing by default."""
+
+    def _infer(self, inputs: list[Path], out_dir: Path) -> dict:
+        raise NotImplementedError
+
+    def _perf(self, bs: int):
+        raise NotImplementedError
+
+    def _stream(self, feed) -> None:
+        """The backend's part of ``stream``; a runner whose tool reads a folder refuses in one line."""
         raise BundleError(
             f"STREAM=1: BACKEND={self.name} runs a tool that reads a folder of .bin files; stream with BACKEND=onnx, "
             "torch or om (the ais_bench API), or run without STREAM=1"

@@ -168,9 +168,7 @@ class AisBenchSession(Session):
             from ais_bench.infer.interface import InferSession
         except ImportError:
             raise BundleError(MISSING) from None
-        path = Path(model_path)
-        if not path.is_file():
-            raise BundleError(f"{path}: no OM model (run `make om` first)")
+        path = Path(model_path)  # its runner checked that it is there (``Runner.check``, the template)
         self.device, self.model_path, self.gear = str(device), path, gear
         self.lineage = lineage(InferSession)
         self.session = None
@@ -575,7 +573,10 @@ class AisBenchRunner(Runner):
         self.args, self.log_dir = args or {}, log_dir
         self.feed = None
 
-    def stream(self, feed) -> None:
+    def model_file(self, bs: int) -> Path:
+        return self.om_for(bs)
+
+    def _stream(self, feed) -> None:
         """STREAM=1 feeds the API's session from the ring; the CLI reads a folder, and several NPUs run
         shards of .bin files."""
         if not api_available():
@@ -589,14 +590,6 @@ class AisBenchRunner(Runner):
 
     def _dym(self, bs: int) -> list[str]:
         return ["--dymBatch", str(bs)] if self.dynamic else []
-
-    def _check_gear(self, bs: int) -> None:
-        if self.gears and bs not in self.gears:
-            gears = ",".join(str(g) for g in self.gears)
-            raise BundleError(
-                f"BS={bs} is not one of the dynamic-batch OM's gears ({gears}): pick one of them, or rebuild "
-                f"with `make om DYNAMIC_BATCH=...` including {bs}"
-            )
 
     def _api_shard(self, om: Path, dev: str, shard: list[Path], folder: Path, progress: bool) -> dict:
         ready = getattr(self, "_ready", {}).pop((str(om), dev), None)  # loaded by prepare() on this thread
@@ -638,11 +631,8 @@ class AisBenchRunner(Runner):
             info["infiles"] = [origin.get(p, p) for p in info["infiles"]]
         return data
 
-    def prepare(self) -> None:
+    def _prepare(self) -> None:
         om = self.om_for(self.bs)
-        if not om.is_file():
-            raise BundleError(f"{om}: no OM model (run `make om` first)")
-        self._check_gear(self.bs)
         if api_available():
             # issue 18: the model loads on every device now (a truncated OM, DEVICE=9 fail here), before
             # infer deletes any output; one device keeps its session for infer, several are released
@@ -659,11 +649,8 @@ class AisBenchRunner(Runner):
             if self.log_dir is not None and not _SAFE_PATH.match(os.path.abspath(str(self.log_dir))):
                 safe_path(tempfile.gettempdir(), "TMPDIR")  # where the CLI's files will go: checked now
 
-    def infer(self, inputs: list[Path], out_dir: Path) -> dict:
-        om, out_dir = self.om_for(self.bs), Path(out_dir)
-        if not om.is_file():
-            raise BundleError(f"{om}: no OM model (run `make om` first)")
-        self._check_gear(self.bs)
+    def _infer(self, inputs: list[Path], out_dir: Path) -> dict:
+        om = self.om_for(self.bs)
         outputs.check_unique(inputs)
         self.args = {**self.args, "om": str(om.resolve()), "devices": ",".join(self.devices)}
         api = api_available()
@@ -717,12 +704,9 @@ class AisBenchRunner(Runner):
         )
         return summary.write(out_dir, data)
 
-    def perf(self, bs: int) -> perf.PerfRow:
+    def _perf(self, bs: int) -> perf.PerfRow:
         """Pure-inference throughput: ``python3 -m ais_bench --model x.om --loop N --batchsize BS``."""
         om, dev = self.om_for(bs), self.devices[0]
-        if not om.is_file():
-            raise BundleError(f"{om}: no OM model (run `make om` first)")
-        self._check_gear(bs)
         tmp = staging_dir()
         try:
             args = ["--model", model_arg(om, tmp), "--loop", str(self.loop), "--batchsize", str(bs), "--device", dev]

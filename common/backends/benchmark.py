@@ -92,15 +92,14 @@ class BenchmarkRunner(Runner):
         self.om_for, self.bs, self.input_shape, self.device = om_for, bs, tuple(input_shape), device
         self.tool_setting, self.args, self.timeout = tool, args or {}, timeout
 
-    def prepare(self) -> None:
-        find(self.tool_setting)
-        if not self.om_for(self.bs).is_file():
-            raise BundleError(f"{self.om_for(self.bs)}: no OM model (run `make om` first)")
+    def tool(self) -> str:
+        return find(self.tool_setting)
 
-    def infer(self, inputs: list[Path], out_dir: Path) -> dict:
-        tool, out_dir, om = find(self.tool_setting), Path(out_dir), self.om_for(self.bs).resolve()
-        if not om.is_file():
-            raise BundleError(f"{om}: no OM model (run `make om` first)")
+    def model_file(self, bs: int) -> Path:
+        return self.om_for(bs).resolve()
+
+    def _infer(self, inputs: list[Path], out_dir: Path) -> dict:
+        tool, om = self.tool(), self.model_file(self.bs)
         work = out_dir.parent / f".benchmark_{out_dir.name}"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
@@ -133,11 +132,9 @@ class BenchmarkRunner(Runner):
         shutil.rmtree(work, ignore_errors=True)
         return summary.write(out_dir, data)
 
-    def perf(self, bs: int) -> perf.PerfRow:
+    def _perf(self, bs: int) -> perf.PerfRow:
         """Pure-inference throughput (``-round=20``), from the tool's PureInfer_perf file."""
-        tool, om = find(self.tool_setting), self.om_for(bs).resolve()
-        if not om.is_file():
-            raise BundleError(f"{om}: no OM model (run `make om` first)")
+        tool, om = self.tool(), self.model_file(bs)
         with tempfile.TemporaryDirectory(prefix="benchmark_perf.") as tmp:
             cmd = [tool, f"-round={ROUNDS}", f"-om_path={om}", f"-device_id={self.device}", f"-batch_size={bs}"]
             limit = (self.timeout or FLOOR) * (FIRST + ROUNDS)

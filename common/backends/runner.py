@@ -197,7 +197,7 @@ class SessionRunner(Runner):
         self.name = "session"
         self.feed = None  # STREAM=1: the stream's batches instead of the .bin files (``stream``)
 
-    def stream(self, feed) -> None:
+    def _stream(self, feed) -> None:
         self.feed = feed
 
     def session(self, bs: int) -> Session:
@@ -206,14 +206,14 @@ class SessionRunner(Runner):
             self._sessions[bs] = self.open_session(bs)
         return self._sessions[bs]
 
-    def prepare(self) -> None:
+    def _prepare(self) -> None:
         self.session(self.bs)
 
-    def infer(self, inputs: list[Path], out_dir: Path) -> dict:
+    def _infer(self, inputs: list[Path], out_dir: Path) -> dict:
         s = self.session(self.bs)
         return infer(s, inputs, self.bs, out_dir, self.input_shape, self.outfmt, self.progress, self.args, self.feed)
 
-    def perf(self, bs: int) -> perf.PerfRow:
+    def _perf(self, bs: int) -> perf.PerfRow:
         with self.open_session(bs) if bs != self.bs else _Borrowed(self.session(bs)) as s:
             x = np.random.default_rng(0).standard_normal((bs, *self.input_shape), dtype=np.float32)
             call = s.timed(x)

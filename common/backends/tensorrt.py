@@ -421,8 +421,8 @@ class TensorrtRunner(SessionRunner):
         self._trtexec: list[dict] = []
         self.name = "tensorrt"
 
-    def perf(self, bs: int):
-        row = super().perf(bs)
+    def _perf(self, bs: int):
+        row = super()._perf(bs)
         if self.trtexec is not None:
             found = self.trtexec(bs)
             if found:
