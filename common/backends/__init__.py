@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -166,6 +167,7 @@ CHECKPOINT, ONNX, OM, TOOL = "a checkpoint", "an ONNX", "an OM per batch size", 
 UNKNOWN_LABEL = "om"  # test/parse.py's label of a run that records no known backend (the guides' runs are OM)
 
 
+@dataclass(frozen=True, repr=False)
 class Backend:
     """One backend's declaration. ``name`` is its BACKEND value (a variant's own name: ``variant_of`` is the
     BACKEND it runs under and ``provider`` the PROVIDER that selects it); ``help`` its words in ``make
@@ -177,30 +179,26 @@ class Backend:
     with its name) are per chip; ``fp16``: a variant whose runs get the fp16 prediction (its record holds
     its name as a key)."""
 
-    def __init__(
-        self,
-        name: str,
-        help: str,
-        needs: tuple,
-        make: Callable,
-        *,
-        order: int = 100,
-        detect: Callable[[], bool] | None = None,
-        auto: int = 100,
-        ascend: bool = False,
-        label: str = "",
-        variant_of: str = "",
-        provider: str = "",
-        shards: bool = False,
-        accelerator: bool = False,
-        ignores_provider: bool = False,
-        per_chip: bool = False,
-        fp16: bool = False,
-    ) -> None:
-        self.name, self.help, self.needs, self.make, self.order = name, help, tuple(needs), make, order
-        self.detect, self.auto, self.ascend, self.label = detect, auto, ascend, label or name
-        self.variant_of, self.provider, self.shards, self.accelerator = variant_of, provider, shards, accelerator
-        self.ignores_provider, self.per_chip, self.fp16 = ignores_provider, per_chip, fp16
+    name: str
+    help: str
+    needs: tuple
+    make: Callable
+    order: int = 100
+    detect: Callable[[], bool] | None = None
+    auto: int = 100
+    ascend: bool = False
+    label: str = ""
+    variant_of: str = ""
+    provider: str = ""
+    shards: bool = False
+    accelerator: bool = False
+    ignores_provider: bool = False
+    per_chip: bool = False
+    fp16: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "needs", tuple(self.needs))
+        object.__setattr__(self, "label", self.label or self.name)
 
     def __repr__(self) -> str:
         return f"Backend({self.name!r})"
