@@ -208,10 +208,6 @@ class Artifacts:
         at BS and the throughput sweep."""
         return backends.make_runner(self)
 
-    def progress(self) -> bool:
-        """Whether the runner draws bars (PROGRESS)."""
-        return self.settings.progress
-
     def parity_photos(self) -> dict:
         """The parity photos, preprocessed for this model ({name: CHW array})."""
         from . import sample

@@ -135,8 +135,8 @@ def infer(
         if pending is not None:
             pending.result()
     wall = time.perf_counter() - start
-    run = {"batchsize": bs, "outfmt": outfmt, "backend": session.describe(), **(args or {})}
-    data = _summary(session, feed, filesinfo, times, run, len(inputs), len(left), wall)
+    recorded = {"batchsize": bs, "outfmt": outfmt, "backend": session.describe(), **(args or {})}
+    data = _summary(session, feed, filesinfo, times, recorded, len(inputs), len(left), wall)
     return summary.write(out_dir, data)
 
 
@@ -161,7 +161,9 @@ def _files_info(out_dir: Path, paths: list[Path], n_outputs: int, outfmt: str) -
     return {"infiles": [str(p) for p in paths], "outfiles": outfiles}
 
 
-def _summary(session: Session, feed, filesinfo: dict, times: list, args: dict, samples: int, run: int, wall: float):
+def _summary(
+    session: Session, feed, filesinfo: dict, times: list, args: dict, samples: int, samples_run: int, wall: float
+):
     """The summary of a run: the session's own compute times where it has them, else the host's."""
     own = session.own_timings()
     return summary.build(
@@ -170,9 +172,9 @@ def _summary(session: Session, feed, filesinfo: dict, times: list, args: dict, s
         compute_ms=own or times,
         host_ms=times,
         samples=samples,
-        samples_run=run,
+        samples_run=samples_run,
         timing_source="ais_bench" if own else "host (perf_counter around run)",
-        **({"pipeline_seconds": wall, "pipeline_throughput": run / wall} if run and wall > 0 else {}),
+        **({"pipeline_seconds": wall, "pipeline_throughput": samples_run / wall} if samples_run and wall > 0 else {}),
         **(feed.record() if hasattr(feed, "record") else {}),
     )
 
@@ -255,10 +257,10 @@ def session_runner(art, open_session: Callable, cls=None, **kw) -> Runner:
     cls = cls or SessionRunner
     return cls(
         open_session,
-        art.cfg.settings.bs,
+        s.bs,
         m.input_shape,
         outfmt=s.outfmt,
-        progress=art.progress(),
+        progress=s.progress,
         perf_seconds=s.perf_seconds,
         args=args,
         **kw,

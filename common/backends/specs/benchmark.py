@@ -12,7 +12,7 @@ def make(art):
     s, cfg = art.settings, art.cfg
     return BenchmarkRunner(
         art.om,
-        cfg.settings.bs,
+        s.bs,
         cfg.model.input_shape,
         s.device[0],
         s.benchmark_tool,

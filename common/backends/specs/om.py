@@ -27,10 +27,10 @@ def make(art):
     return AisBenchRunner(
         art.om,
         s.device,
-        cfg.settings.bs,
+        s.bs,
         m.input_shape,
         s.outfmt,
-        art.progress(),
+        s.progress,
         loop=s.perf_loop,
         dynamic=tuple(s.dynamic_batch),  # the OM's gears: BS is checked against them
         python=s.ais_bench_python,

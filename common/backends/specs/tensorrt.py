@@ -23,7 +23,7 @@ def make(art):
         )
 
     def reference():  # fp32 on the same GPU (CUDA provider), for the agreement check
-        return OrtSession(art.onnx(art.cfg.settings.bs), device=dev, provider="auto")
+        return OrtSession(art.onnx(art.settings.bs), device=dev, provider="auto")
 
     def trtexec(bs: int):  # its engine and timing cache beside ONNX Runtime's, under the same key
         onnx = art.onnx(bs)
